@@ -1,0 +1,8 @@
+"""sklinear: CS231n linear image classifiers as scikit-learn estimators."""
+
+from ._base import DivergenceError
+from .linear import MulticlassSVMSGD, SoftmaxSGD
+
+__version__ = "0.1.0"
+
+__all__ = ["DivergenceError", "MulticlassSVMSGD", "SoftmaxSGD", "__version__"]

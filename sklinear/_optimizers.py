@@ -1,0 +1,152 @@
+"""Optimizers as pairs of small functions with explicit state.
+
+As in optax, an optimizer is ``init(params) -> state`` and
+``update(grad, state, lr) -> (update, state)``; the training loop adds the
+update to the parameters. State arrays are updated in place to keep the
+minibatch loop allocation-free. Each registry entry is a factory taking the
+estimator's ``momentum``, ``beta_1``, ``beta_2`` and ``epsilon``.
+
+``random_search`` is the CS231n baseline that uses no gradient: its
+``update`` receives ``objective``, a function of the parameters, proposes a
+random perturbation of scale ``lr`` and keeps it only if the objective on the
+current minibatch goes down.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An optimizer: ``init`` builds the state, ``update`` computes a step."""
+
+    init: Callable
+    update: Callable
+    uses_gradient: bool = True
+
+
+def sgd(**_):
+    """Plain gradient descent: ``update = -lr * grad``."""
+
+    def init(params):
+        return {}
+
+    def update(grad, state, lr):
+        return -lr * grad, state
+
+    return Optimizer(init, update)
+
+
+def momentum(*, momentum, **_):
+    """Heavy-ball momentum: ``v = momentum * v - lr * grad``; ``update = v``."""
+
+    def init(params):
+        return {"velocity": np.zeros_like(params)}
+
+    def update(grad, state, lr):
+        velocity = state["velocity"]
+        velocity *= momentum
+        velocity -= lr * grad
+        return velocity.copy(), state
+
+    return Optimizer(init, update)
+
+
+def nesterov(*, momentum, **_):
+    """Nesterov momentum in the CS231n form.
+
+    ``v_new = momentum * v - lr * grad``;
+    ``update = -momentum * v + (1 + momentum) * v_new``.
+    """
+
+    def init(params):
+        return {"velocity": np.zeros_like(params)}
+
+    def update(grad, state, lr):
+        velocity = state["velocity"]
+        step = -momentum * velocity
+        velocity *= momentum
+        velocity -= lr * grad
+        step += (1.0 + momentum) * velocity
+        return step, state
+
+    return Optimizer(init, update)
+
+
+def adagrad(*, epsilon, **_):
+    """AdaGrad: per-coordinate steps shrink with the sum of squared gradients."""
+
+    def init(params):
+        return {"cache": np.zeros_like(params)}
+
+    def update(grad, state, lr):
+        cache = state["cache"]
+        cache += grad * grad
+        return -lr * grad / (np.sqrt(cache) + epsilon), state
+
+    return Optimizer(init, update)
+
+
+def rmsprop(*, beta_2, epsilon, **_):
+    """RMSProp: a leaky average of squared gradients with decay ``beta_2``."""
+
+    def init(params):
+        return {"cache": np.zeros_like(params)}
+
+    def update(grad, state, lr):
+        cache = state["cache"]
+        cache *= beta_2
+        cache += (1.0 - beta_2) * grad * grad
+        return -lr * grad / (np.sqrt(cache) + epsilon), state
+
+    return Optimizer(init, update)
+
+
+def adam(*, beta_1, beta_2, epsilon, **_):
+    """Adam with bias correction (Kingma & Ba, 2015)."""
+
+    def init(params):
+        return {"m": np.zeros_like(params), "v": np.zeros_like(params), "t": 0}
+
+    def update(grad, state, lr):
+        state["t"] += 1
+        m, v, t = state["m"], state["v"], state["t"]
+        m *= beta_1
+        m += (1.0 - beta_1) * grad
+        v *= beta_2
+        v += (1.0 - beta_2) * grad * grad
+        step_size = lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+        return -step_size * m / (np.sqrt(v) + epsilon), state
+
+    return Optimizer(init, update)
+
+
+def random_search(**_):
+    """Random local search: try ``params + lr * N(0, 1)``, keep it if better."""
+
+    def init(params):
+        return {}
+
+    def update(grad, state, lr, *, params, objective, random_state):
+        step = (lr * random_state.standard_normal(params.shape)).astype(params.dtype)
+        current = objective(params)
+        candidate = objective(params + step)
+        if candidate < current:
+            return step, state
+        return np.zeros_like(params), state
+
+    return Optimizer(init, update, uses_gradient=False)
+
+
+OPTIMIZERS = {
+    "sgd": sgd,
+    "momentum": momentum,
+    "nesterov": nesterov,
+    "adam": adam,
+    "adagrad": adagrad,
+    "rmsprop": rmsprop,
+    "random_search": random_search,
+}
+"""Registry: optimizer name -> factory of :class:`Optimizer`."""

@@ -1,0 +1,174 @@
+"""The debugging tools CS231n teaches: gradient check and initial-loss check."""
+
+from collections import namedtuple
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_X_y
+
+from ._losses import expected_initial_loss
+from ._penalties import penalty_strengths
+
+InitialLossCheck = namedtuple("InitialLossCheck", ["loss", "expected"])
+
+
+def _prepare(estimator, X, y, sample_weight, dtype):
+    """Validated data, class indices and an initialized copy of the estimator."""
+    X, y = check_X_y(X, y, accept_sparse="csr", dtype=dtype)
+    check_classification_targets(y)
+    fitted = hasattr(estimator, "_params")
+    model = estimator if fitted else clone(estimator)
+    if fitted:
+        classes = model.classes_
+        if X.shape[1] != model.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(model).__name__} was "
+                f"fitted with {model.n_features_in_}."
+            )
+        params = model._params.astype(dtype)
+    else:
+        classes = np.unique(y)
+        model._check_n_classes(classes)
+        model.classes_ = classes
+        model._initialize(X.shape[1], dtype)
+        params = model._params
+    unknown = np.setdiff1d(y, classes)
+    if unknown.size:
+        raise ValueError(f"y contains labels {unknown.tolist()} unknown to the model.")
+    y_index = np.searchsorted(classes, y)
+    weight = _check_sample_weight(
+        sample_weight, X, dtype=dtype, ensure_non_negative=True
+    )
+    return model, X, y_index, weight, params
+
+
+def gradient_check(
+    estimator, X, y, sample_weight=None, *, n_checks=20, step=1e-5, random_state=None
+):
+    """Compare the analytic gradient with centered finite differences.
+
+    The function differentiated is the smooth part of the estimator's full
+    objective on ``(X, y)``: the sample-weighted mean data loss plus the L2
+    part of the penalty, as a function of the weights and intercepts. (The L1
+    part is applied as a proximal step, not through the gradient.) It is
+    evaluated at the fitted parameters, or, for an unfitted estimator, at the
+    small random weights ``fit`` starts from. Computation is in float64.
+
+    For each of ``n_checks`` randomly chosen parameters, the numerical
+    derivative ``(f(p + h) - f(p - h)) / (2 h)`` is compared with the analytic
+    one through the relative error ``|a - n| / (|a| + |n|)`` (0 when both are
+    0). CS231n's rule of thumb: below 1e-7 is excellent, above 1e-2 is wrong.
+    The hinge has kinks: a coordinate whose step crosses one can show a large
+    error without a bug.
+
+    Parameters
+    ----------
+    estimator : MulticlassSVMSGD or SoftmaxSGD
+        Fitted or not; it is not modified.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Data.
+    y : array-like of shape (n_samples,)
+        Labels.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    n_checks : int, default=20
+        Number of parameters checked.
+    step : float, default=1e-5
+        Finite-difference step ``h``.
+    random_state : int, RandomState instance or None, default=None
+        Chooses the parameters checked (and the initial weights if the
+        estimator is not fitted).
+
+    Returns
+    -------
+    relative_errors : ndarray of shape (n_checks,)
+        Relative error of each checked parameter.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklinear import SoftmaxSGD
+    >>> from sklinear.diagnostics import gradient_check
+    >>> X, y = load_iris(return_X_y=True)
+    >>> errors = gradient_check(SoftmaxSGD(alpha=0.1, random_state=0), X, y,
+    ...                         random_state=0)
+    >>> bool(errors.max() < 1e-6)
+    True
+    """
+    rng = check_random_state(random_state)
+    if not hasattr(estimator, "_params"):
+        estimator = clone(estimator).set_params(random_state=rng.randint(2**31 - 1))
+    model, X, y_index, weight, params = _prepare(
+        estimator, X, y, sample_weight, np.float64
+    )
+    l2, _ = penalty_strengths(model.penalty, model.alpha, model.l1_ratio)
+    params = params.copy()
+
+    def objective(p):
+        return model._objective_and_gradient(p, X, y_index, weight, l2, out=None)
+
+    analytic = np.empty_like(params)
+    model._objective_and_gradient(params, X, y_index, weight, l2, out=analytic)
+    rows = params.shape[0] if model.fit_intercept else params.shape[0] - 1
+    flat = rng.choice(rows * params.shape[1], size=n_checks, replace=True)
+    errors = np.empty(n_checks)
+    for k, (i, j) in enumerate(zip(*np.unravel_index(flat, (rows, params.shape[1])))):
+        original = params[i, j]
+        params[i, j] = original + step
+        f_plus = objective(params)
+        params[i, j] = original - step
+        f_minus = objective(params)
+        params[i, j] = original
+        numerical = (f_plus - f_minus) / (2 * step)
+        denominator = abs(numerical) + abs(analytic[i, j])
+        errors[k] = abs(numerical - analytic[i, j]) / denominator if denominator else 0
+    return errors
+
+
+def initial_loss_check(estimator, X, y, sample_weight=None):
+    """Data loss at the initial small random weights, and its expected value.
+
+    With weights close to zero all scores are about equal, so the
+    Weston–Watkins hinge should be about ``(C - 1) * margin`` and softmax
+    cross-entropy about ``log(C)`` for ``C`` classes. A large difference
+    points to a bug in the loss or in the data (for example unscaled
+    features). ``fit`` records the same check as ``initial_loss_`` and
+    ``expected_initial_loss_``.
+
+    Parameters
+    ----------
+    estimator : MulticlassSVMSGD or SoftmaxSGD
+        An estimator; it is not modified (a fitted one is re-initialized on a
+        clone).
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Data.
+    y : array-like of shape (n_samples,)
+        Labels.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    InitialLossCheck
+        Named tuple ``(loss, expected)``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklinear import MulticlassSVMSGD
+    >>> from sklinear.diagnostics import initial_loss_check
+    >>> X, y = load_digits(return_X_y=True)
+    >>> check = initial_loss_check(MulticlassSVMSGD(margin=1.0, random_state=0), X, y)
+    >>> round(check.loss, 1), check.expected
+    (9.0, 9.0)
+    """
+    model, X, y_index, weight, params = _prepare(
+        clone(estimator), X, y, sample_weight, np.float64
+    )
+    loss = model._objective_and_gradient(params, X, y_index, weight, 0.0, out=None)
+    expected = expected_initial_loss(
+        model._loss_name(), len(model.classes_), **model._loss_params()
+    )
+    return InitialLossCheck(float(loss), expected)

@@ -1,0 +1,385 @@
+"""MulticlassSVMSGD and SoftmaxSGD: thin subclasses choosing the loss."""
+
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseLinearSGD
+
+_SHARED_PARAMETERS_DOC = """
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        Regularization of the weights (never of the intercept). ``"l2"`` adds
+        ``alpha / 2 * ||W||^2``; ``"l1"`` adds ``alpha * ||W||_1`` and
+        ``"elasticnet"`` ``alpha * (l1_ratio * ||W||_1 + (1 - l1_ratio) / 2 *
+        ||W||^2)``, their L1 part applied as a proximal (soft-threshold) step
+        after each update so that coefficients become exactly zero. CS231n
+        writes the L2 penalty as ``reg * ||W||^2``: ``alpha = 2 * reg``.
+    alpha : float, default=1e-4
+        Regularization strength, >= 0.
+    l1_ratio : float, default=0.15
+        Share of L1 in ``"elasticnet"``, in [0, 1].
+    max_norm : float or None, default=None
+        If set, each class's weight vector is projected onto the L2 ball of
+        this radius after every update. With two classes the constraint holds
+        for both internal class vectors, whose difference is ``coef_``.
+    dropout : float, default=0.0
+        Probability of zeroing each input feature during training, in [0, 1),
+        with inverted scaling by ``1 / (1 - dropout)``; off at prediction.
+    fit_intercept : bool, default=True
+        Whether to learn an intercept (never penalized).
+    optimizer : {"sgd", "momentum", "nesterov", "adam", "adagrad", "rmsprop", \
+"random_search"}, default="adam"
+        Update rule. Adam is the default because it is insensitive to the
+        scale of each feature; ``"sgd"`` with a tuned ``learning_rate_init``
+        is the CS231n baseline. ``"random_search"`` is the CS231n baseline: it uses no
+        gradient, tries the weights plus Gaussian noise of scale
+        ``learning_rate_init`` on each minibatch and keeps them only if the
+        minibatch objective goes down.
+    learning_rate : {"constant", "invscaling", "step", "adaptive"}, \
+default="constant"
+        Schedule of the learning rate over epochs: ``"invscaling"`` divides it
+        by ``(epoch + 1) ** power_t``; ``"step"`` multiplies it by
+        ``lr_decay`` every ``lr_decay_epochs`` epochs (the CS231n solver);
+        ``"adaptive"`` divides it by 5 whenever the stopping criterion stalls
+        for ``n_iter_no_change`` epochs, and stops below 1e-6.
+    learning_rate_init : float, default=0.01
+        Initial learning rate (the perturbation scale for random search).
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``.
+    lr_decay : float, default=0.95
+        Factor of ``"step"``, in (0, 1].
+    lr_decay_epochs : int, default=1
+        Epochs between two decays of ``"step"``.
+    momentum : float, default=0.9
+        Momentum of ``"momentum"`` and ``"nesterov"``, in [0, 1).
+    beta_1 : float, default=0.9
+        First-moment decay of ``"adam"``, in [0, 1).
+    beta_2 : float, default=0.999
+        Second-moment decay of ``"adam"`` and ``"rmsprop"``, in [0, 1).
+    epsilon : float, default=1e-8
+        Numerical stability term of ``"adam"``, ``"adagrad"`` and
+        ``"rmsprop"``.
+    batch_size : int, "auto" or None, default="auto"
+        Minibatch size; ``"auto"`` is ``min(256, n_samples)`` and None uses
+        the whole training set (full-batch gradient descent).
+    max_iter : int, default=100
+        Maximum number of epochs (passes over the data).
+    tol : float or None, default=1e-4
+        Training stops when the epoch objective has not decreased by ``tol``
+        (or, with early stopping, the validation accuracy has not increased
+        by ``tol``) for ``n_iter_no_change`` epochs. None: run ``max_iter``
+        epochs.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified), stop on its
+        accuracy and keep the parameters of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping, in (0, 1).
+    shuffle : bool, default=True
+        Shuffle the rows before each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, shuffling, dropout, the validation split
+        and random search.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous solution.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+        ``"balanced"`` uses ``n_samples / (n_classes * bincount(y))``.
+    verbose : int, default=0
+        If positive, print the initial loss beside its expected value and one
+        line per epoch: epoch, objective, validation score, elapsed time.
+"""
+
+_SHARED_ATTRIBUTES_DOC = """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights, in the dtype of the training data. With two classes, the
+        weights of ``classes_[1]`` minus those of ``classes_[0]``.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_iter_ : int
+        Epochs run (by the last ``fit``, or by all ``partial_fit`` calls).
+    t_ : int
+        Training samples seen since initialization.
+    loss_curve_ : list of float
+        Objective (data loss plus penalty) of each epoch, averaged over its
+        minibatches.
+    best_loss_ : float or None
+        Lowest epoch objective; None with early stopping.
+    validation_scores_ : list of float or None
+        Validation accuracy of each epoch with early stopping, else None.
+    best_validation_score_ : float
+        Best validation accuracy; only with early stopping.
+    initial_loss_ : float
+        Data loss of the initial small random weights on the first minibatch.
+    expected_initial_loss_ : float
+        What ``initial_loss_`` should be about (the CS231n sanity check).
+"""
+
+_SHARED_DEFAULTS = dict(
+    penalty="l2",
+    alpha=1e-4,
+    l1_ratio=0.15,
+    max_norm=None,
+    dropout=0.0,
+    fit_intercept=True,
+    optimizer="adam",
+    learning_rate="constant",
+    learning_rate_init=0.01,
+    power_t=0.5,
+    lr_decay=0.95,
+    lr_decay_epochs=1,
+    momentum=0.9,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-8,
+    batch_size="auto",
+    max_iter=100,
+    tol=1e-4,
+    n_iter_no_change=5,
+    early_stopping=False,
+    validation_fraction=0.1,
+    shuffle=True,
+    random_state=None,
+    warm_start=False,
+    class_weight=None,
+    verbose=0,
+)
+
+
+class MulticlassSVMSGD(BaseLinearSGD):
+    """Multiclass linear SVM with a margin, trained by minibatch optimization.
+
+    The true multiclass hinge of CS231n (not one-vs-rest): for scores ``s =
+    x @ W + b`` and correct class ``y``, Weston–Watkins sums
+    ``max(0, s_j - s_y + margin)`` over the wrong classes ``j``,
+    Crammer–Singer keeps only the largest term. The objective is the
+    sample-weighted mean of these losses plus the penalty.
+
+    Parameters
+    ----------
+    loss : {"hinge", "squared_hinge"}, default="hinge"
+        Hinge, or each hinge term squared.
+    multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
+        Sum over the wrong classes, or the largest violation only.
+    margin : float, default=1.0
+        Required gap between the correct score and the others, >= 0. With L2
+        regularization only the ratio of ``margin`` to the weight scale
+        matters, so tune it together with ``alpha``.
+    {shared_parameters}
+    Attributes
+    ----------
+    temperature_ : float
+        Temperature ``T`` of ``predict_proba = softmax(scores / T)``, fitted
+        after training by minimizing the log-loss on the early-stopping
+        validation set, or else on (up to 10,000 rows of) the training data.
+    {shared_attributes}
+    See Also
+    --------
+    SoftmaxSGD : The same model trained with the softmax cross-entropy.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklinear import MulticlassSVMSGD
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = MulticlassSVMSGD(margin=1.0, alpha=1e-3, random_state=0).fit(X, y)
+    >>> round(clf.initial_loss_, 1), clf.expected_initial_loss_
+    (9.0, 9.0)
+    >>> clf.score(X, y) > 0.95
+    True
+    >>> clf.predict_proba(X[:1]).sum().round(6)
+    np.float64(1.0)
+    """
+
+    _fits_temperature = True
+
+    _parameter_constraints: dict = {
+        **BaseLinearSGD._parameter_constraints,
+        "loss": [StrOptions({"hinge", "squared_hinge"})],
+        "multi_class": [StrOptions({"weston_watkins", "crammer_singer"})],
+        "margin": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="hinge",
+        multi_class="weston_watkins",
+        margin=1.0,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        max_norm=None,
+        dropout=0.0,
+        fit_intercept=True,
+        optimizer="adam",
+        learning_rate="constant",
+        learning_rate_init=0.01,
+        power_t=0.5,
+        lr_decay=0.95,
+        lr_decay_epochs=1,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        batch_size="auto",
+        max_iter=100,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        class_weight=None,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.multi_class = multi_class
+        self.margin = margin
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.max_norm = max_norm
+        self.dropout = dropout
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.lr_decay = lr_decay
+        self.lr_decay_epochs = lr_decay_epochs
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.verbose = verbose
+
+    def _loss_name(self):
+        return self.loss
+
+    def _loss_params(self):
+        return {"margin": self.margin, "multi_class": self.multi_class}
+
+
+class SoftmaxSGD(BaseLinearSGD):
+    """Multinomial softmax (cross-entropy) classifier trained by minibatch optimization.
+
+    A true multinomial model (not one-vs-rest): ``predict_proba`` is the
+    softmax of the scores ``s = x @ W + b`` and the objective is the
+    sample-weighted mean of ``-log softmax(s)_y`` plus the penalty. With
+    ``penalty="l2"`` it minimizes the same objective as
+    ``LogisticRegression(C=C)`` when ``alpha = 1 / (C * n_samples)``.
+
+    Parameters
+    ----------
+    {shared_parameters}
+    Attributes
+    ----------
+    {shared_attributes}
+    See Also
+    --------
+    MulticlassSVMSGD : The same model trained with the multiclass hinge.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklinear import SoftmaxSGD
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = SoftmaxSGD(optimizer="adam", alpha=1e-3, random_state=0).fit(X, y)
+    >>> round(clf.initial_loss_, 2), round(clf.expected_initial_loss_, 2)
+    (2.3, 2.3)
+    >>> clf.score(X, y) > 0.95
+    True
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 10)
+    """
+
+    def __init__(
+        self,
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        max_norm=None,
+        dropout=0.0,
+        fit_intercept=True,
+        optimizer="adam",
+        learning_rate="constant",
+        learning_rate_init=0.01,
+        power_t=0.5,
+        lr_decay=0.95,
+        lr_decay_epochs=1,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        batch_size="auto",
+        max_iter=100,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        class_weight=None,
+        verbose=0,
+    ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.max_norm = max_norm
+        self.dropout = dropout
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.lr_decay = lr_decay
+        self.lr_decay_epochs = lr_decay_epochs
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.verbose = verbose
+
+    def _loss_name(self):
+        return "log_loss"
+
+
+for _estimator in (MulticlassSVMSGD, SoftmaxSGD):
+    _estimator.__doc__ = _estimator.__doc__.replace(
+        "    {shared_parameters}\n", _SHARED_PARAMETERS_DOC.lstrip("\n")
+    ).replace("    {shared_attributes}\n", _SHARED_ATTRIBUTES_DOC.lstrip("\n"))
