@@ -26,7 +26,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._losses import LOSSES, expected_initial_loss, log_softmax
 from ._optimizers import OPTIMIZERS
@@ -75,7 +79,11 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -110,8 +118,13 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         """
         warm = self.warm_start and hasattr(self, "_params")
         X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-            order="C", reset=not warm,
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            reset=not warm,
         )
         check_classification_targets(y)
         classes = np.unique(y)
@@ -179,8 +192,13 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "sees only part of the data; pass a dict of class weights."
                 )
         X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-            order="C", reset=first_call,
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            reset=first_call,
         )
         check_classification_targets(y)
         known = np.unique(classes) if first_call else self.classes_
@@ -265,14 +283,18 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
 
     def _make_optimizer(self):
         return OPTIMIZERS[self.optimizer](
-            momentum=self.momentum, beta_1=self.beta_1, beta_2=self.beta_2,
+            momentum=self.momentum,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
             epsilon=self.epsilon,
         )
 
     def _start_optimizer(self):
         self._optimizer_state = self._make_optimizer().init(self._params)
         self._schedule = SCHEDULES[self.learning_rate](
-            self.learning_rate_init, power_t=self.power_t, lr_decay=self.lr_decay,
+            self.learning_rate_init,
+            power_t=self.power_t,
+            lr_decay=self.lr_decay,
             lr_decay_epochs=self.lr_decay_epochs,
         )
 
@@ -284,7 +306,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         seed = self._rng.integers(np.iinfo(np.int32).max)
         try:
             train_rows, val_rows = train_test_split(
-                rows, test_size=self.validation_fraction, stratify=y_index,
+                rows,
+                test_size=self.validation_fraction,
+                stratify=y_index,
                 random_state=seed,
             )
         except ValueError:
@@ -292,7 +316,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 f"early_stopping: validation_fraction={self.validation_fraction} "
                 "of the data is too small to hold out every class; the validation "
                 "set is drawn without stratification.",
-                UserWarning,
+                UserWarning, stacklevel=2,
             )
             train_rows, val_rows = train_test_split(
                 rows, test_size=self.validation_fraction, random_state=seed
@@ -360,7 +384,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 warnings.warn(
                     f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
                     "before the stopping criterion was met; increase max_iter.",
-                    ConvergenceWarning,
+                    ConvergenceWarning, stacklevel=2,
                 )
         if best_params is not None:
             self._params = best_params
@@ -400,7 +424,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             if batch_weight == 0:
                 continue
             if self.dropout:
-                X_batch = self._drop_features(X_batch, in_place=gather_buffer is not None)
+                X_batch = self._drop_features(
+                    X_batch, in_place=gather_buffer is not None
+                )
             objective = self._step(
                 optimizer, params, grad, X_batch, y_batch, w_batch, lr, l2, l1
             )
@@ -433,15 +459,22 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
 
             objective = batch_objective(params)
             update, self._optimizer_state = optimizer.update(
-                None, self._optimizer_state, lr, params=params,
-                objective=batch_objective, random_state=self._rng,
+                None,
+                self._optimizer_state,
+                lr,
+                params=params,
+                objective=batch_objective,
+                random_state=self._rng,
             )
         objective += penalty_value(params[:-1], 0.0, l1)
         params += update
         if not self.fit_intercept:
             params[-1] = 0.0
         if l1:
-            soft_threshold(params[:-1], lr * l1)
+            step_size = optimizer.step_size(self._optimizer_state, lr)
+            if np.ndim(step_size):
+                step_size = step_size[:-1]
+            soft_threshold(params[:-1], l1 * step_size)
         if self.max_norm is not None:
             project_max_norm(params[:-1], self.max_norm)
         return float(objective)

@@ -73,10 +73,7 @@ def multiclass_hinge(
             violation.fill(0.0)
             violation[rows, worst] = largest
         per_sample = (violation**2 if squared else violation).sum(axis=1)
-        if squared:
-            dscores = 2.0 * violation
-        else:
-            dscores = (violation > 0).astype(scores.dtype)
+        dscores = 2.0 * violation if squared else (violation > 0).astype(scores.dtype)
     dscores[rows, y] = -dscores.sum(axis=1)
     weight = _normalized_weights(sample_weight, scores.dtype)
     dscores *= weight[:, None]

@@ -10,10 +10,15 @@ estimator's ``momentum``, ``beta_1``, ``beta_2`` and ``epsilon``.
 ``update`` receives ``objective``, a function of the parameters, proposes a
 random perturbation of scale ``lr`` and keeps it only if the objective on the
 current minibatch goes down.
+
+``step_size(state, lr)`` is the effective per-coordinate learning rate: the
+scalar ``lr`` for the momentum family, ``lr`` divided by the root of the
+second-moment estimate for the adaptive ones. The L1 proximal step uses it as
+its threshold scale, so that L1 yields exact zeros under every optimizer.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -25,6 +30,7 @@ class Optimizer:
     init: Callable
     update: Callable
     uses_gradient: bool = True
+    step_size: Callable = staticmethod(lambda state, lr: lr)
 
 
 def sgd(**_):
@@ -86,7 +92,10 @@ def adagrad(*, epsilon, **_):
         cache += grad * grad
         return -lr * grad / (np.sqrt(cache) + epsilon), state
 
-    return Optimizer(init, update)
+    def step_size(state, lr):
+        return lr / (np.sqrt(state["cache"]) + epsilon)
+
+    return Optimizer(init, update, step_size=step_size)
 
 
 def rmsprop(*, beta_2, epsilon, **_):
@@ -101,7 +110,10 @@ def rmsprop(*, beta_2, epsilon, **_):
         cache += (1.0 - beta_2) * grad * grad
         return -lr * grad / (np.sqrt(cache) + epsilon), state
 
-    return Optimizer(init, update)
+    def step_size(state, lr):
+        return lr / (np.sqrt(state["cache"]) + epsilon)
+
+    return Optimizer(init, update, step_size=step_size)
 
 
 def adam(*, beta_1, beta_2, epsilon, **_):
@@ -117,10 +129,14 @@ def adam(*, beta_1, beta_2, epsilon, **_):
         m += (1.0 - beta_1) * grad
         v *= beta_2
         v += (1.0 - beta_2) * grad * grad
-        step_size = lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
-        return -step_size * m / (np.sqrt(v) + epsilon), state
+        scale = lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+        return -scale * m / (np.sqrt(v) + epsilon), state
 
-    return Optimizer(init, update)
+    def step_size(state, lr):
+        correction = np.sqrt(1.0 - beta_2 ** max(state["t"], 1))
+        return lr * correction / (np.sqrt(state["v"]) + epsilon)
+
+    return Optimizer(init, update, step_size=step_size)
 
 
 def random_search(**_):

@@ -82,8 +82,9 @@ def soft_threshold(W, threshold):
     ----------
     W : ndarray
         Weights, modified in place.
-    threshold : float
-        Learning rate times the L1 strength.
+    threshold : float or ndarray broadcastable to ``W``
+        Learning rate times the L1 strength; per coordinate for adaptive
+        optimizers.
 
     Returns
     -------

@@ -6,10 +6,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_X_y
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_X_y
 
 from ._losses import expected_initial_loss
-from ._penalties import penalty_strengths
+from ._penalties import penalty_strengths, penalty_value
 
 InitialLossCheck = namedtuple("InitialLossCheck", ["loss", "expected"])
 
@@ -113,8 +113,9 @@ def gradient_check(
     model._objective_and_gradient(params, X, y_index, weight, l2, out=analytic)
     rows = params.shape[0] if model.fit_intercept else params.shape[0] - 1
     flat = rng.choice(rows * params.shape[1], size=n_checks, replace=True)
+    coordinates = np.column_stack(np.unravel_index(flat, (rows, params.shape[1])))
     errors = np.empty(n_checks)
-    for k, (i, j) in enumerate(zip(*np.unravel_index(flat, (rows, params.shape[1])))):
+    for k, (i, j) in enumerate(coordinates):
         original = params[i, j]
         params[i, j] = original + step
         f_plus = objective(params)
@@ -157,9 +158,11 @@ def initial_loss_check(estimator, X, y, sample_weight=None):
     Examples
     --------
     >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from sklinear import MulticlassSVMSGD
     >>> from sklinear.diagnostics import initial_loss_check
     >>> X, y = load_digits(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
     >>> check = initial_loss_check(MulticlassSVMSGD(margin=1.0, random_state=0), X, y)
     >>> round(check.loss, 1), check.expected
     (9.0, 9.0)
@@ -172,3 +175,47 @@ def initial_loss_check(estimator, X, y, sample_weight=None):
         model._loss_name(), len(model.classes_), **model._loss_params()
     )
     return InitialLossCheck(float(loss), expected)
+
+
+def objective(estimator, X, y, sample_weight=None):
+    """Full training objective of a fitted estimator on ``(X, y)``.
+
+    The sample-weighted mean data loss plus the whole penalty (L2 and L1
+    parts) at the fitted parameters, in float64: the quantity the optimizer
+    minimizes. With ``penalty="l2"``, ``SoftmaxSGD``'s objective equals
+    ``LogisticRegression(C=C)``'s divided by ``C * n_samples`` when ``alpha =
+    1 / (C * n_samples)``.
+
+    Parameters
+    ----------
+    estimator : MulticlassSVMSGD or SoftmaxSGD
+        A fitted estimator.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Data.
+    y : array-like of shape (n_samples,)
+        Labels, all in ``estimator.classes_``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    float
+        The objective.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklinear import SoftmaxSGD
+    >>> from sklinear.diagnostics import objective
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxSGD(alpha=1e-3, max_iter=5, random_state=0).fit(X, y)
+    >>> clf.loss_curve_[-1] > objective(clf, X, y)
+    True
+    """
+    check_is_fitted(estimator)
+    model, X, y_index, weight, params = _prepare(
+        estimator, X, y, sample_weight, np.float64
+    )
+    l2, l1 = penalty_strengths(model.penalty, model.alpha, model.l1_ratio)
+    smooth = model._objective_and_gradient(params, X, y_index, weight, l2, out=None)
+    return smooth + penalty_value(params[:-1], 0.0, l1)

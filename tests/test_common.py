@@ -1,6 +1,5 @@
 """scikit-learn's estimator checks over both classifiers and their options."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklinear import MulticlassSVMSGD, SoftmaxSGD
@@ -25,7 +24,9 @@ def _configurations():
     )
     yield SoftmaxSGD(batch_size=8, dropout=0.1, learning_rate="step")
     yield SoftmaxSGD(
-        batch_size=None, optimizer="sgd", learning_rate="invscaling",
+        batch_size=None,
+        optimizer="sgd",
+        learning_rate="invscaling",
         learning_rate_init=0.1,
     )
     yield MulticlassSVMSGD(batch_size=8, early_stopping=True, validation_fraction=0.3)

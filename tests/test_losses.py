@@ -1,0 +1,119 @@
+"""Losses against naive per-sample loops (the CS231n reference form)."""
+
+import numpy as np
+import pytest
+
+from sklinear._losses import LOSSES, expected_initial_loss, log_softmax
+
+
+def naive_hinge(scores, y, weight, margin, multi_class, squared):
+    loss, grad = 0.0, np.zeros_like(scores)
+    for i, row in enumerate(scores):
+        terms = {j: max(0.0, row[j] - row[y[i]] + margin) for j in range(len(row))}
+        del terms[y[i]]
+        if multi_class == "crammer_singer":
+            worst = max(terms, key=terms.get)
+            terms = {worst: terms[worst]}
+        for j, value in terms.items():
+            loss += weight[i] * (value**2 if squared else value)
+            slope = 2 * value if squared else float(value > 0)
+            grad[i, j] += weight[i] * slope
+            grad[i, y[i]] -= weight[i] * slope
+    return loss / weight.sum(), grad / weight.sum()
+
+
+def naive_softmax(scores, y, weight):
+    loss, grad = 0.0, np.zeros_like(scores)
+    for i, row in enumerate(scores):
+        proba = np.exp(row - row.max()) / np.exp(row - row.max()).sum()
+        loss -= weight[i] * np.log(proba[y[i]])
+        grad[i] = weight[i] * proba
+        grad[i, y[i]] -= weight[i]
+    return loss / weight.sum(), grad / weight.sum()
+
+
+def _problem(seed, n=30, k=5):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, k)) * 2, rng.integers(0, k, n), rng.uniform(0.1, 3, n)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+@pytest.mark.parametrize("multi_class", ["weston_watkins", "crammer_singer"])
+@pytest.mark.parametrize("margin", [0.0, 1.0, 2.5])
+def test_hinge_matches_naive_loop(seed, loss, multi_class, margin):
+    scores, y, weight = _problem(seed)
+    value, grad = LOSSES[loss](
+        scores, y, weight, margin=margin, multi_class=multi_class
+    )
+    ref_value, ref_grad = naive_hinge(
+        scores, y, weight, margin, multi_class, loss == "squared_hinge"
+    )
+    np.testing.assert_allclose(value, ref_value, rtol=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_softmax_matches_naive_loop(seed):
+    scores, y, weight = _problem(seed)
+    value, grad = LOSSES["log_loss"](scores, y, weight)
+    ref_value, ref_grad = naive_softmax(scores, y, weight)
+    np.testing.assert_allclose(value, ref_value, rtol=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+
+
+def test_cs231n_worked_example():
+    # CS231n notes: scores [13, -7, 11], correct class 0, margin 10 -> loss 8.
+    loss, _ = LOSSES["hinge"](
+        np.array([[13.0, -7.0, 11.0]]), np.array([0]), [1.0], margin=10.0
+    )
+    assert loss == pytest.approx(8.0)
+
+
+def test_softmax_is_stable_for_huge_scores():
+    scores = np.array([[1e4, 0.0, -1e4]])
+    loss, grad = LOSSES["log_loss"](scores, np.array([1]), [1.0])
+    assert loss == pytest.approx(1e4)
+    assert np.isfinite(grad).all()
+    np.testing.assert_allclose(np.exp(log_softmax(scores)).sum(), 1.0)
+
+
+def test_weighted_mean_equals_repeated_rows():
+    scores, y, _ = _problem(0, n=4)
+    weight = np.array([1.0, 2.0, 0.0, 3.0])
+    repeat = np.repeat(np.arange(4), weight.astype(int))
+    for name in LOSSES:
+        value, grad = LOSSES[name](scores, y, weight)
+        rep_value, rep_grad = LOSSES[name](scores[repeat], y[repeat], np.ones(6))
+        assert value == pytest.approx(rep_value, rel=1e-12)
+        np.testing.assert_allclose(
+            grad.sum(axis=0), rep_grad.sum(axis=0), rtol=1e-12, atol=1e-15
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_losses_keep_dtype(dtype):
+    scores, y, weight = _problem(1)
+    for name in LOSSES:
+        _, grad = LOSSES[name](scores.astype(dtype), y, weight)
+        assert grad.dtype == dtype
+
+
+@pytest.mark.parametrize(
+    "loss, multi_class, expected",
+    [
+        ("hinge", "weston_watkins", 18.0),
+        ("squared_hinge", "weston_watkins", 36.0),
+        ("hinge", "crammer_singer", 2.0),
+        ("log_loss", "weston_watkins", np.log(10)),
+    ],
+)
+def test_expected_initial_loss_equals_loss_at_zero_scores(loss, multi_class, expected):
+    margin = 2.0
+    value = expected_initial_loss(loss, 10, margin=margin, multi_class=multi_class)
+    assert value == pytest.approx(expected)
+    params = (
+        {} if loss == "log_loss" else {"margin": margin, "multi_class": multi_class}
+    )
+    at_zero, _ = LOSSES[loss](np.zeros((7, 10)), np.arange(7), np.ones(7), **params)
+    assert at_zero == pytest.approx(value)
