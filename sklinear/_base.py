@@ -46,6 +46,7 @@ from ._schedules import SCHEDULES
 _AUTO_BATCH_SIZE = 256
 _INIT_SCALE = 0.01
 _MAX_TEMPERATURE_ROWS = 10_000
+_SCORE_CHUNK = 2048
 
 
 class DivergenceError(FloatingPointError):
@@ -149,13 +150,13 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         self._params = self._params.astype(X.dtype, copy=False)
         self._start_optimizer()
 
-        train_rows, validation = self._split_validation(X, y_index, weight)
+        train_rows, val_rows = self._split_validation(X, y_index)
         if not warm:
             self._record_initial_loss(X, y_index, weight, train_rows)
         self.loss_curve_ = []
-        self.validation_scores_ = [] if validation else None
-        self._run_epochs(X, y_index, weight, train_rows, validation)
-        self._finish(X, y_index, weight, train_rows, validation)
+        self.validation_scores_ = None if val_rows is None else []
+        self._run_epochs(X, y_index, weight, train_rows, val_rows)
+        self._finish(X, y_index, weight, train_rows, val_rows)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -298,8 +299,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             lr_decay_epochs=self.lr_decay_epochs,
         )
 
-    def _split_validation(self, X, y_index, weight):
-        """Training rows (None: all, in order) and the held-out validation set."""
+    def _split_validation(self, X, y_index):
+        """Sorted training and validation rows; (None, None) without early stopping."""
         if not self.early_stopping:
             return None, None
         rows = np.arange(X.shape[0])
@@ -316,13 +317,13 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 f"early_stopping: validation_fraction={self.validation_fraction} "
                 "of the data is too small to hold out every class; the validation "
                 "set is drawn without stratification.",
-                UserWarning, stacklevel=2,
+                UserWarning,
+                stacklevel=2,
             )
             train_rows, val_rows = train_test_split(
                 rows, test_size=self.validation_fraction, random_state=seed
             )
-        val_rows.sort()
-        return train_rows, (X[val_rows], y_index[val_rows], weight[val_rows])
+        return np.sort(train_rows), np.sort(val_rows)
 
     def _record_initial_loss(self, X, y_index, weight, rows):
         """Data loss of the initial weights on one batch: the sanity check."""
@@ -346,7 +347,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             return min(_AUTO_BATCH_SIZE, n_rows)
         return min(self.batch_size, n_rows)
 
-    def _run_epochs(self, X, y_index, weight, train_rows, validation):
+    def _run_epochs(self, X, y_index, weight, train_rows, val_rows):
         """Epochs until ``max_iter`` or the stopping criterion says enough."""
         best = np.inf
         best_params = None
@@ -357,8 +358,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             self.loss_curve_.append(objective)
             self.n_iter_ += 1
             message = f"Epoch {self.n_iter_}: objective {objective:.6f}"
-            if validation is not None:
-                score = self._validation_score(*validation)
+            if val_rows is not None:
+                score = self._validation_score(X, y_index, weight, val_rows)
                 self.validation_scores_.append(score)
                 message += f", validation score {score:.4f}"
                 criterion = -score
@@ -370,10 +371,10 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 no_improvement += 1
             else:
                 no_improvement = 0
-            if criterion < best:
-                best = criterion
-                if validation is not None:
-                    best_params = self._params.copy()
+            if val_rows is not None and criterion <= best:
+                # On ties keep the later epoch: same accuracy, lower training loss.
+                best_params = self._params.copy()
+            best = min(best, criterion)
             if no_improvement >= self.n_iter_no_change:
                 if self._schedule.on_plateau():
                     no_improvement = 0
@@ -384,12 +385,13 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 warnings.warn(
                     f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
                     "before the stopping criterion was met; increase max_iter.",
-                    ConvergenceWarning, stacklevel=2,
+                    ConvergenceWarning,
+                    stacklevel=2,
                 )
         if best_params is not None:
             self._params = best_params
             self.best_validation_score_ = -best
-        self.best_loss_ = best if validation is None else None
+        self.best_loss_ = best if val_rows is None else None
 
     def _run_epoch(self, X, y_index, weight, rows):
         """One pass over ``rows`` (None: every row) in minibatches.
@@ -528,14 +530,22 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             "or standardize the features (e.g. StandardScaler)."
         )
 
-    def _validation_score(self, X, y_index, weight):
-        scores = self._raw_scores(self._params, X)
-        correct = scores.argmax(axis=1) == y_index
-        if not weight.sum() > 0:
+    def _validation_score(self, X, y_index, weight, rows):
+        correct = self._scores_of_rows(X, rows).argmax(axis=1) == y_index[rows]
+        if not weight[rows].sum() > 0:
             return float(correct.mean())
-        return float(np.average(correct, weights=weight))
+        return float(np.average(correct, weights=weight[rows]))
 
-    def _finish(self, X, y_index, weight, train_rows, validation):
+    def _scores_of_rows(self, X, rows):
+        """Raw scores of ``X[rows]``, gathered in chunks to avoid copying X."""
+        return np.concatenate(
+            [
+                self._raw_scores(self._params, X[rows[start : start + _SCORE_CHUNK]])
+                for start in range(0, len(rows), _SCORE_CHUNK)
+            ]
+        )
+
+    def _finish(self, X, y_index, weight, train_rows, val_rows):
         """Public coefficients from the parameters, then the temperature."""
         W, b = self._params[:-1], self._params[-1]
         if len(self.classes_) == 2:
@@ -545,14 +555,16 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             self.coef_ = np.ascontiguousarray(W.T)
             self.intercept_ = b.copy()
         if self._fits_temperature:
-            if validation is None:
+            rows = val_rows
+            if rows is None:
                 rows = np.arange(X.shape[0]) if train_rows is None else train_rows
                 if len(rows) > _MAX_TEMPERATURE_ROWS:
                     rows = np.sort(self._rng.choice(rows, _MAX_TEMPERATURE_ROWS, False))
-                validation = (X[rows], y_index[rows], weight[rows])
-            self.temperature_ = self._fit_temperature(*validation)
+            self.temperature_ = self._fit_temperature(
+                self._scores_of_rows(X, rows), y_index[rows], weight[rows]
+            )
 
-    def _fit_temperature(self, X, y_index, weight):
+    def _fit_temperature(self, scores, y_index, weight):
         """Temperature minimizing the log-loss of ``softmax(scores / T)``.
 
         As in Platt scaling, the targets are smoothed: the correct class gets
@@ -561,7 +573,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         log-loss would drive ``T`` to zero; the smoothed one has a finite
         optimum and tends to the plain one as the classes grow.
         """
-        scores = self._raw_scores(self._params, X).astype(np.float64)
+        scores = scores.astype(np.float64)
         n_classes = scores.shape[1]
         weight = weight.astype(np.float64)
         class_size = np.bincount(y_index, weights=weight, minlength=n_classes)

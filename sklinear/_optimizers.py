@@ -128,9 +128,14 @@ def adam(*, beta_1, beta_2, epsilon, **_):
         m *= beta_1
         m += (1.0 - beta_1) * grad
         v *= beta_2
-        v += (1.0 - beta_2) * grad * grad
-        scale = lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
-        return -scale * m / (np.sqrt(v) + epsilon), state
+        squared = np.square(grad)
+        squared *= 1.0 - beta_2
+        v += squared
+        step = np.sqrt(v, out=squared)
+        step += epsilon
+        np.divide(m, step, out=step)
+        step *= -lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+        return step, state
 
     def step_size(state, lr):
         correction = np.sqrt(1.0 - beta_2 ** max(state["t"], 1))
