@@ -13,6 +13,7 @@ two classes the model keeps two score columns (the multinomial form) and
 exposes their difference as ``coef_`` of shape (1, n_features).
 """
 
+import copy
 import time
 import warnings
 from numbers import Integral, Real
@@ -228,6 +229,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         if first_call:
             self._record_initial_loss(X, y_index, weight, None)
         self._params = self._params.astype(X.dtype, copy=False)
+        self._start_schedule()  # honours set_params between calls
         objective = self._run_epoch(X, y_index, weight, None)
         self.loss_curve_.append(objective)
         self.n_iter_ += 1
@@ -292,6 +294,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
 
     def _start_optimizer(self):
         self._optimizer_state = self._make_optimizer().init(self._params)
+        self._start_schedule()
+
+    def _start_schedule(self):
         self._schedule = SCHEDULES[self.learning_rate](
             self.learning_rate_init,
             power_t=self.power_t,
@@ -394,52 +399,77 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         self.best_loss_ = best if val_rows is None else None
 
     def _run_epoch(self, X, y_index, weight, rows):
-        """One pass over ``rows`` (None: every row) in minibatches.
+        """One pass over ``rows`` (None: every row); returns the epoch objective.
 
-        Returns the epoch's objective: the weight-averaged minibatch objectives.
+        If the objective stops being finite, the parameters and optimizer state
+        of the epoch's start are restored before :class:`DivergenceError` is
+        raised, so the estimator never holds a NaN model.
+        """
+        snapshot = self._params.copy(), copy.deepcopy(self._optimizer_state)
+        try:
+            # Overflow shows up in the objective, which _descend checks.
+            with np.errstate(over="ignore", invalid="ignore"):
+                objective = self._descend(X, y_index, weight, rows)
+        except DivergenceError:
+            self._params[...], self._optimizer_state = snapshot
+            raise
+        self._epochs_done += 1
+        self.t_ += X.shape[0] if rows is None else len(rows)
+        return objective
+
+    def _descend(self, X, y_index, weight, rows):
+        """Optimizer steps over the epoch's minibatches; returns their mean objective.
+
+        The mean is weighted by each minibatch's total sample weight.
+        """
+        lr = self._schedule(self._epochs_done)
+        l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
+        optimizer = self._make_optimizer()
+        params = self._params
+        grad = np.zeros_like(params)
+        total, total_weight = 0.0, 0.0
+        for X_batch, y_batch, w_batch in self._minibatches(X, y_index, weight, rows):
+            batch_weight = float(w_batch.sum())
+            if batch_weight == 0:
+                continue
+            objective = self._step(
+                optimizer, params, grad, X_batch, y_batch, w_batch, lr, l2, l1
+            )
+            total += batch_weight * objective
+            total_weight += batch_weight
+        epoch_objective = total / total_weight
+        if not (np.isfinite(epoch_objective) and np.isfinite(params).all()):
+            self._diverged()
+        return epoch_objective
+
+    def _minibatches(self, X, y_index, weight, rows):
+        """Yield ``(X_batch, y_batch, w_batch)``, shuffled if ``shuffle``.
+
+        Unshuffled batches of all rows are views of ``X``; otherwise the rows of
+        a batch are gathered (in increasing order, for memory locality) into
+        one reused buffer, so that an epoch never copies ``X`` as a whole.
+        Dropout is applied to the batch here.
         """
         n_rows = X.shape[0] if rows is None else len(rows)
         batch_size = self._batch_size(n_rows)
         if self.shuffle and batch_size < n_rows:
             rows = self._rng.permutation(n_rows if rows is None else rows)
-        gather_buffer = None
+        buffer = None
         if rows is not None and not sp.issparse(X):
-            gather_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        lr = self._schedule(self._epochs_done)
-        l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        params = self._params
-        grad = np.zeros_like(params)
-        optimizer = self._make_optimizer()
-        total, total_weight = 0.0, 0.0
+            buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
         for start in range(0, n_rows, batch_size):
             if rows is None:
                 batch = slice(start, start + batch_size)
                 X_batch = X[batch]
             else:
                 batch = np.sort(rows[start : start + batch_size])
-                if gather_buffer is None:
+                if buffer is None:
                     X_batch = X[batch]
                 else:
-                    X_batch = np.take(X, batch, axis=0, out=gather_buffer[: len(batch)])
-            y_batch, w_batch = y_index[batch], weight[batch]
-            batch_weight = float(w_batch.sum())
-            if batch_weight == 0:
-                continue
+                    X_batch = np.take(X, batch, axis=0, out=buffer[: len(batch)])
             if self.dropout:
-                X_batch = self._drop_features(
-                    X_batch, in_place=gather_buffer is not None
-                )
-            objective = self._step(
-                optimizer, params, grad, X_batch, y_batch, w_batch, lr, l2, l1
-            )
-            total += batch_weight * objective
-            total_weight += batch_weight
-        self._epochs_done += 1
-        self.t_ += n_rows
-        epoch_objective = total / total_weight
-        if not (np.isfinite(epoch_objective) and np.isfinite(params).all()):
-            self._diverged()
-        return epoch_objective
+                X_batch = self._drop_features(X_batch, in_place=buffer is not None)
+            yield X_batch, y_index[batch], weight[batch]
 
     def _step(self, optimizer, params, grad, X_batch, y_batch, w_batch, lr, l2, l1):
         """One optimizer step on one minibatch; returns its objective."""
@@ -525,7 +555,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
     def _diverged(self):
         raise DivergenceError(
             f"The training objective of {type(self).__name__} became non-finite "
-            f"(NaN or inf) at epoch {self._epochs_done + 1}: the optimization "
+            f"(NaN or inf) in epoch {self._epochs_done + 1}: the optimization "
             f"diverged. Lower learning_rate_init (now {self.learning_rate_init}) "
             "or standardize the features (e.g. StandardScaler)."
         )
@@ -667,6 +697,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             Rows sum to one; the argmax of each row is :meth:`predict`.
         """
         return np.exp(self.predict_log_proba(X))
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coef_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_blobs, make_classification
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
@@ -507,6 +507,23 @@ def test_divergence_is_detected_and_names_the_learning_rate(Estimator, sparse):
     with pytest.raises(DivergenceError, match="Lower learning_rate_init"):
         model.fit(X, y)
     assert not hasattr(model, "coef_")
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_divergence_in_partial_fit_keeps_the_last_good_model():
+    X, y = _blobs()
+    X = X.astype(np.float32)
+    model = SoftmaxSGD(optimizer="sgd", random_state=0)
+    model.partial_fit(X, y, classes=[0, 1, 2])
+    coef, params = model.coef_.copy(), model._params.copy()
+    model.set_params(learning_rate_init=1e30)
+    with pytest.raises(DivergenceError, match="epoch 2"):
+        model.partial_fit(X * 1e6, y)
+    np.testing.assert_array_equal(model._params, params)
+    np.testing.assert_array_equal(model.coef_, coef)
+    model.set_params(learning_rate_init=0.01).partial_fit(X, y)
+    assert np.isfinite(model.coef_).all() and model.score(X, y) > 0.9
 
 
 def test_margin_validation():
