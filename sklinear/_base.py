@@ -33,7 +33,6 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._losses import LOSSES, expected_initial_loss, log_softmax
 from ._optimizers import OPTIMIZERS
 from ._penalties import (
     PENALTIES,
@@ -43,6 +42,7 @@ from ._penalties import (
     soft_threshold,
 )
 from ._schedules import SCHEDULES
+from .losses import LOSSES, expected_initial_loss, log_softmax
 
 _AUTO_BATCH_SIZE = 256
 _INIT_SCALE = 0.01
@@ -51,7 +51,23 @@ _SCORE_CHUNK = 2048
 
 
 class DivergenceError(FloatingPointError):
-    """Raised when the training objective stops being finite."""
+    """Raised when the training objective stops being finite.
+
+    The message names the epoch and says to lower ``learning_rate_init``.
+    The estimator keeps the parameters it had at the start of the diverging
+    epoch, so it never holds a NaN model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear import DivergenceError, SoftmaxSGD
+    >>> X = np.array([[1e30, 0.0], [0.0, 1e30]], dtype=np.float32)
+    >>> try:
+    ...     SoftmaxSGD(optimizer="sgd", learning_rate_init=1e10).fit(X, [0, 1])
+    ... except DivergenceError as error:
+    ...     print("Lower learning_rate_init" in str(error))
+    True
+    """
 
 
 class BaseLinearSGD(ClassifierMixin, BaseEstimator):
@@ -598,17 +614,18 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         """Temperature minimizing the log-loss of ``softmax(scores / T)``.
 
         As in Platt scaling, the targets are smoothed: the correct class gets
-        ``1 - 1 / (N_k + 2)`` for a class of (weighted) size ``N_k``, the rest
-        is shared by the other classes. On separable training data the plain
-        log-loss would drive ``T`` to zero; the smoothed one has a finite
-        optimum and tends to the plain one as the classes grow.
+        ``1 - 1 / (N + 2)`` for ``N`` rows (weighted), the rest is shared by the
+        other classes. On separable training data the plain log-loss would
+        drive ``T`` to zero; the smoothed one has a finite optimum and tends
+        to the plain one as ``N`` grows. (Platt smooths by class size; with
+        many classes and a small validation split that makes the
+        probabilities underconfident.)
         """
         scores = scores.astype(np.float64)
         n_classes = scores.shape[1]
         weight = weight.astype(np.float64)
-        class_size = np.bincount(y_index, weights=weight, minlength=n_classes)
-        smoothing = 1.0 / (class_size[y_index] + 2.0)
-        targets = np.repeat((smoothing / (n_classes - 1))[:, None], n_classes, 1)
+        smoothing = 1.0 / (weight.sum() + 2.0)
+        targets = np.full(scores.shape, smoothing / (n_classes - 1))
         targets[np.arange(len(y_index)), y_index] = 1.0 - smoothing
         targets *= (weight / weight.sum())[:, None]
 

@@ -8,10 +8,31 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_X_y
 
-from ._losses import expected_initial_loss
 from ._penalties import penalty_strengths, penalty_value
+from .losses import expected_initial_loss
+
+__all__ = ["InitialLossCheck", "gradient_check", "initial_loss_check", "objective"]
 
 InitialLossCheck = namedtuple("InitialLossCheck", ["loss", "expected"])
+InitialLossCheck.__doc__ = """Result of :func:`initial_loss_check`.
+
+Attributes
+----------
+loss : float
+    Data loss of the initial small random weights.
+expected : float
+    The value it should be about: ``(C - 1) * margin`` for the
+    Weston–Watkins hinge, ``log(C)`` for softmax.
+
+Examples
+--------
+>>> from sklinear.diagnostics import InitialLossCheck
+>>> check = InitialLossCheck(loss=2.31, expected=2.3026)
+>>> abs(check.loss - check.expected) < 0.05
+True
+"""
+InitialLossCheck.loss.__doc__ = "Data loss of the initial small random weights."
+InitialLossCheck.expected.__doc__ = "What the initial loss should be about."
 
 
 def _prepare(estimator, X, y, sample_weight, dtype):

@@ -64,7 +64,7 @@ default="constant"
         the whole training set (full-batch gradient descent).
     max_iter : int, default=100
         Maximum number of epochs (passes over the data).
-    tol : float or None, default=1e-4
+    tol : float or None, default=1e-3
         Training stops when the epoch objective has not decreased by ``tol``
         (or, with early stopping, the validation accuracy has not increased
         by ``tol``) for ``n_iter_no_change`` epochs. None: run ``max_iter``
@@ -121,36 +121,6 @@ _SHARED_ATTRIBUTES_DOC = """
     expected_initial_loss_ : float
         What ``initial_loss_`` should be about (the CS231n sanity check).
 """
-
-_SHARED_DEFAULTS = {
-    "penalty": "l2",
-    "alpha": 1e-4,
-    "l1_ratio": 0.15,
-    "max_norm": None,
-    "dropout": 0.0,
-    "fit_intercept": True,
-    "optimizer": "adam",
-    "learning_rate": "constant",
-    "learning_rate_init": 0.01,
-    "power_t": 0.5,
-    "lr_decay": 0.95,
-    "lr_decay_epochs": 1,
-    "momentum": 0.9,
-    "beta_1": 0.9,
-    "beta_2": 0.999,
-    "epsilon": 1e-8,
-    "batch_size": "auto",
-    "max_iter": 100,
-    "tol": 1e-4,
-    "n_iter_no_change": 5,
-    "early_stopping": False,
-    "validation_fraction": 0.1,
-    "shuffle": True,
-    "random_state": None,
-    "warm_start": False,
-    "class_weight": None,
-    "verbose": 0,
-}
 
 
 class MulticlassSVMSGD(BaseLinearSGD):
@@ -233,7 +203,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         epsilon=1e-8,
         batch_size="auto",
         max_iter=100,
-        tol=1e-4,
+        tol=1e-3,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -337,7 +307,7 @@ class SoftmaxSGD(BaseLinearSGD):
         epsilon=1e-8,
         batch_size="auto",
         max_iter=100,
-        tol=1e-4,
+        tol=1e-3,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,

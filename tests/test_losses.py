@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklinear._losses import LOSSES, expected_initial_loss, log_softmax
+from sklinear.losses import LOSSES, expected_initial_loss, log_softmax
 
 
 def naive_hinge(scores, y, weight, margin, multi_class, squared):

@@ -1,5 +1,8 @@
 """Multiclass data losses working on scores only.
 
+Public so that they can be studied and compared with one's own
+implementation (the CS231n assignments ask for exactly these functions).
+
 Every loss has the signature ``loss(scores, y, sample_weight, **params) ->
 (loss, dscores)`` where ``scores`` has shape (n_samples, n_classes), ``y``
 holds class indices 0..n_classes-1 and ``sample_weight`` is positive with a
@@ -13,6 +16,14 @@ training loop.
 from functools import partial
 
 import numpy as np
+
+__all__ = [
+    "LOSSES",
+    "expected_initial_loss",
+    "log_softmax",
+    "multiclass_hinge",
+    "softmax_cross_entropy",
+]
 
 
 def _normalized_weights(sample_weight, dtype):
@@ -54,7 +65,7 @@ def multiclass_hinge(
     Examples
     --------
     >>> import numpy as np
-    >>> from sklinear._losses import multiclass_hinge
+    >>> from sklinear.losses import multiclass_hinge
     >>> scores = np.array([[3.2, 5.1, -1.7]])
     >>> loss, dscores = multiclass_hinge(scores, np.array([0]), np.ones(1))
     >>> round(float(loss), 2)
@@ -105,7 +116,7 @@ def softmax_cross_entropy(scores, y, sample_weight):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklinear._losses import softmax_cross_entropy
+    >>> from sklinear.losses import softmax_cross_entropy
     >>> loss, dscores = softmax_cross_entropy(np.zeros((1, 4)), np.array([2]), [1.0])
     >>> bool(np.isclose(loss, np.log(4)))
     True
@@ -135,7 +146,7 @@ def log_softmax(scores):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklinear._losses import log_softmax
+    >>> from sklinear.losses import log_softmax
     >>> np.exp(log_softmax(np.array([[1000.0, 1000.0]])))
     array([[0.5, 0.5]])
     """
@@ -179,7 +190,7 @@ def expected_initial_loss(loss, n_classes, *, margin=1.0, multi_class="weston_wa
 
     Examples
     --------
-    >>> from sklinear._losses import expected_initial_loss
+    >>> from sklinear.losses import expected_initial_loss
     >>> expected_initial_loss("hinge", 10)
     9.0
     >>> round(expected_initial_loss("log_loss", 10), 4)
