@@ -1,0 +1,178 @@
+"""Sphinx configuration for the sklinear documentation.
+
+Build (warnings are errors, no network access)::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+"""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import sklinear  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+project = "sklinear"
+author = "The sklinear developers"
+copyright = "the sklinear developers"
+version = release = sklinear.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/*.ipynb"]
+source_suffix = {".rst": "restructuredtext"}
+root_doc = "index"
+default_role = "literal"
+nitpicky = False
+
+# -- autodoc / autosummary / numpydoc -----------------------------------------
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_typehints = "none"
+# numpydoc would list every member, including the ones inherited from
+# scikit-learn's mixins, whose docstrings cross-reference scikit-learn's own
+# docs; our class template lists the members instead (own ones only).
+numpydoc_show_class_members = False
+numpydoc_show_inherited_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+
+
+def _describe_constants(module_names):
+    """One-line descriptions of the public constants, for the data template.
+
+    Constants such as ``sklinear.features.BLOCK_NORMS`` are re-exported by an
+    ``__init__`` that has no doc comment for them, and autodoc would show the
+    docstring of their type (``tuple``) instead: the template uses these.
+    """
+    import importlib
+
+    descriptions = {}
+    for module_name in module_names:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if callable(obj) or name.startswith("__"):
+                continue
+            if isinstance(obj, dict):
+                keys = ", ".join(f"``{key!r}``" for key in obj)
+                text = f"Registry: each allowed name mapped to its code ({keys})."
+            else:
+                text = f"Value: ``{obj!r}``."
+            descriptions[f"{module_name}.{name}"] = text
+    return descriptions
+
+
+autosummary_context = {
+    "data_descriptions": _describe_constants(
+        ["sklinear", "sklinear.features", "sklinear.diagnostics", "sklinear.datasets"]
+    )
+}
+
+# -- sphinx-gallery ------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py",
+    "doc_module": ("sklinear",),
+    "backreferences_dir": "generated/backreferences",
+    "inspect_global_variables": False,
+    "remove_config_comments": True,
+    "plot_gallery": "True",
+    "download_all_examples": False,
+    "within_subsection_order": "FileNameSortKey",
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+    "abort_on_example_error": True,
+}
+
+# -- HTML ------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"sklinear {release}"
+html_static_path = []
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_sidebars = {"index": [], "benchmarks": []}
+html_show_sourcelink = False
+
+
+def _skip_foreign_member(app, what, name, obj, skip, options):
+    """Skip class members defined outside sklinear (scikit-learn's mixins).
+
+    Their docstrings cross-reference scikit-learn's documentation, which is
+    not available here (no intersphinx, no network), and they are documented
+    by scikit-learn anyway.
+    """
+    if what != "class":
+        return None
+    target = obj.fget if isinstance(obj, property) else obj
+    module = getattr(target, "__module__", None) or ""
+    if not module.startswith("sklinear"):
+        return True
+    return None
+
+
+_SHAPE_UNDERSCORE = re.compile(r"(\w)_(?=[,)])")
+
+
+def _escape_shape_underscores(app, what, name, obj, options, lines):
+    """Escape trailing underscores in shapes such as ``(n_features_in_,)``.
+
+    In reStructuredText ``word_`` is a hyperlink reference; numpydoc copies
+    the type of a parameter or attribute verbatim, so ``ndarray of shape
+    (n_features_in_,)`` would be an unknown target.
+    """
+    for i, line in enumerate(lines):
+        if "of shape (" in line:
+            lines[i] = _SHAPE_UNDERSCORE.sub(r"\1\\_", line)
+
+
+BENCHMARKS_README = ROOT / "benchmarks" / "README.md"
+
+
+def _write_benchmark_results(app):
+    """Include ``benchmarks/README.md`` (the results) if it exists, else a note.
+
+    The include file lives in ``generated/`` (git-ignored) and has no ``.rst``
+    suffix, so Sphinx does not read it as a page of its own.
+    """
+    out = Path(app.srcdir) / "generated" / "benchmarks_results.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if BENCHMARKS_README.is_file():
+        text = (
+            "The results below are ``benchmarks/README.md``, as written by the\n"
+            "benchmark scripts' authors (Markdown source):\n\n"
+            ".. literalinclude:: /../benchmarks/README.md\n"
+            "   :language: markdown\n"
+        )
+    else:
+        text = (
+            ".. note::\n\n"
+            "   No results have been recorded yet (``benchmarks/README.md`` is\n"
+            "   missing): run the commands above.\n"
+        )
+    if not out.is_file() or out.read_text(encoding="utf-8") != text:
+        out.write_text(text, encoding="utf-8")
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_member)
+    app.connect("autodoc-process-docstring", _escape_shape_underscores, priority=400)
+    app.connect("builder-inited", _write_benchmark_results)
