@@ -110,13 +110,13 @@ def load_cifar10(
     ``cifar-10-batches-py`` directory or the ``cifar-10-python.tar.gz``
     archive (read in place, without extracting it), or an ``.npz`` file.
 
-    ===================   ==============
+    ===================  ===============
     Classes                           10
     Samples (train)                50000
     Samples (test)                 10000
     Dimensionality       3072 (32x32x3)
     Features             integers 0-255
-    ===================   ==============
+    ===================  ===============
 
     Parameters
     ----------
