@@ -14,11 +14,15 @@ import math
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._image_input import as_image_batch, iter_chunks
+from ._image_input import (
+    ImageTransformerMixin,
+    as_image_batch,
+    iter_chunks,
+    run_in_threads,
+)
 
 __all__ = ["BLOCK_NORMS", "GRAY_WEIGHTS", "HOG", "hog_batch", "hog_output_shape"]
 
@@ -123,31 +127,47 @@ def hog_output_shape(
 
 
 @functools.lru_cache(maxsize=32)
-def _orientation_binner(orientations, levels=4096, margin=1e-5):
-    """Lookup table from a cheap pseudo-angle to scikit-image's orientation bin.
+def _orientation_binner(orientations, small_ints, half_levels=2048, margin=1e-5):
+    """Lookup table from the cosine of a gradient's angle to its bin.
 
     scikit-image bins ``o = arctan2(g_row, g_col) * (180 / pi) % 180`` in
     float64 against bin edges ``180 / orientations * i`` rounded to float32
-    (C ``float`` in ``_hoghistogram.pyx``). ``arctan2`` costs 30 ns a pixel,
-    so we bin the monotone pseudo-angle ``q = 1 - x / (|x| + y)`` in [0, 2]
-    of the gradient folded into the upper half-plane, computed in float32,
-    through a table of `levels` intervals. Intervals within `margin` of a bin
-    edge (or of the 180 degree wrap-around) map to -1: those pixels are
-    binned exactly as scikit-image does.
+    (C ``float`` in ``_hoghistogram.pyx``). ``arctan2`` costs 30 ns a pixel.
+    Instead, with the gradient folded into the upper half-plane so that its
+    angle is ``o``, ``p = g_col / magnitude = cos(o)`` is computed in float32
+    and ``trunc(p * half_levels)`` indexes this table (negative indices
+    wrapping around). Table entries within `margin` of a bin edge, or of the
+    wrap-around at 180 degrees, are -1: those pixels are binned exactly as
+    scikit-image bins them.
+
+    ``p == -1`` exactly (``g_row == 0 > g_col``) is orientation 0 for
+    scikit-image, but for float gradients it may also come from a tiny
+    ``g_row`` and orientation just under 180. For integer gradients up to
+    510 (`small_ints`), ``|g_row| >= 1`` keeps ``p > -1`` in float32, so the
+    entry is bin 0 rather than -1.
+
+    Returns
+    -------
+    edges : ndarray of shape (orientations + 1,)
+        scikit-image's bin edges in degrees.
+    table : ndarray of shape (2 * half_levels + 1,)
+        Bin per truncated level, or -1.
     """
     edges = (180.0 / orientations * np.arange(orientations + 1)).astype(np.float32)
     edges = edges.astype(np.float64)
-    theta = np.deg2rad(edges[1:-1])
-    q_edges = 1.0 - np.cos(theta) / (np.abs(np.cos(theta)) + np.sin(theta))
-    width = 2.0 / levels
-    lower = np.arange(levels + 1) * width
-    table = np.searchsorted(q_edges, lower + width / 2).astype(np.intp)
-    guarded = np.append(q_edges, 2.0)
+    cos_edges = np.cos(np.deg2rad(edges[1:-1]))[::-1]  # increasing
+    level = np.arange(-half_levels, half_levels + 1)
+    # trunc(p * half_levels) == level for p in (lower, upper) up to the ends.
+    lower = (np.where(level > 0, level, level - 1)) / half_levels
+    upper = (np.where(level < 0, level, level + 1)) / half_levels
+    # The angle is at least edge k where cos(edge k) >= p.
+    table = orientations - 1 - np.searchsorted(cos_edges, (lower + upper) / 2)
+    guarded = np.append(-1.0, cos_edges)
     first = np.searchsorted(guarded, lower - margin, side="left")
-    last = np.searchsorted(guarded, lower + width + margin, side="right")
+    last = np.searchsorted(guarded, upper + margin, side="right")
     table[last > first] = -1
-    table[-1] = -1
-    return edges, table
+    table[level == -half_levels] = 0 if small_ints else -1
+    return edges, np.roll(table, -half_levels).astype(np.intp)
 
 
 def _exact_bins(g_row, g_col, edges):
@@ -176,13 +196,15 @@ class _CellHistograms:
         height, width, n_channels = shape
         (self.c_row, self.c_col), self.orientations = cell, orientations
         self.rows, self.cols = n_cells[0] * cell[0], n_cells[1] * cell[1]
-        self.float_dtype = np.float32 if dtype in (np.float16, np.float32) else np.float64
+        self.float_dtype = (
+            np.float32 if dtype in (np.float16, np.float32) else np.float64
+        )
         self.gray = gray and n_channels == 3
         self.sqrt = sqrt
         # Differences of integer images up to 8 bits are exact in float32.
         exact_ints = dtype.kind in "biu" and dtype.itemsize == 1
-        plain = exact_ints and not (self.gray or sqrt)
-        self.grad_dtype = np.float32 if plain else self.float_dtype
+        self.small_ints = exact_ints and not (self.gray or sqrt)
+        self.grad_dtype = np.float32 if self.small_ints else self.float_dtype
         n_planes = 1 if self.gray else n_channels
         rows, cols = self.rows, self.cols
         self.planes = np.empty((n_planes, n, height, width), self.grad_dtype)
@@ -204,6 +226,7 @@ class _CellHistograms:
         self.best = np.empty(pixel, np.float32)
         self.sel_row = np.empty(pixel, np.float32)
         self.sel_col = np.empty(pixel, np.float32)
+        self.mag32 = np.empty(pixel, np.float32)
         self.magnitude = np.empty(pixel, np.float64)
         self.bins = np.empty(pixel, np.intp)
         # One extra bin per cell collects the pixels that scikit-image leaves
@@ -211,7 +234,8 @@ class _CellHistograms:
         self.n_bins = orientations + 1
         cells = n_cells[0] * n_cells[1] * self.n_bins
         self.offsets = (
-            np.arange(rows)[:, None] // cell[0] * n_cells[1] + np.arange(cols) // cell[1]
+            np.arange(rows)[:, None] // cell[0] * n_cells[1]
+            + np.arange(cols) // cell[1]
         ) * self.n_bins + (np.arange(n) * cells)[:, None, None]
         self.shape_out = (n, *n_cells, self.n_bins)
 
@@ -225,7 +249,8 @@ class _CellHistograms:
             self.best += self.tmp
             np.copyto(self.sel_row, self.f_row[0])
             np.copyto(self.sel_col, self.f_col[0])
-        np.sqrt(self.best, out=self.magnitude)
+        np.sqrt(self.best, out=self.mag32)
+        np.copyto(self.magnitude, self.mag32)
         self._orientation_bins()
         self.bins += self.offsets
         hist = np.bincount(
@@ -249,20 +274,32 @@ class _CellHistograms:
             np.sqrt(planes, out=planes)
         height, width = planes.shape[2:]
         rows, cols = self.rows, self.cols
-        hi = min(rows, height - 1)
-        if hi > 1:
+        if (rows, cols) == (height, width) and min(rows, cols) > 2:
+            # Differences along the flattened batch are faster than on 2-D
+            # slices; the values that wrap across rows or images are on the
+            # border and set back to zero.
+            flat, g_row, g_col = planes.ravel(), self.g_row, self.g_col
             np.subtract(
-                planes[:, :, 2 : hi + 1, :cols],
-                planes[:, :, : hi - 1, :cols],
-                out=self.g_row[:, :, 1:hi],
+                flat[2 * width :], flat[: -2 * width], out=g_row.ravel()[width:-width]
             )
-        hi = min(cols, width - 1)
-        if hi > 1:
-            np.subtract(
-                planes[:, :, :rows, 2 : hi + 1],
-                planes[:, :, :rows, : hi - 1],
-                out=self.g_col[:, :, :, 1:hi],
-            )
+            g_row[:, :, 0] = g_row[:, :, -1] = 0
+            np.subtract(flat[2:], flat[:-2], out=g_col.ravel()[1:-1])
+            g_col[..., 0] = g_col[..., -1] = 0
+        else:
+            hi = min(rows, height - 1)
+            if hi > 1:
+                np.subtract(
+                    planes[:, :, 2 : hi + 1, :cols],
+                    planes[:, :, : hi - 1, :cols],
+                    out=self.g_row[:, :, 1:hi],
+                )
+            hi = min(cols, width - 1)
+            if hi > 1:
+                np.subtract(
+                    planes[:, :, :rows, 2 : hi + 1],
+                    planes[:, :, :rows, : hi - 1],
+                    out=self.g_col[:, :, :, 1:hi],
+                )
         if self.f_row is not self.g_row:
             np.copyto(self.f_row, self.g_row, casting="same_kind")
             np.copyto(self.f_col, self.g_col, casting="same_kind")
@@ -282,18 +319,20 @@ class _CellHistograms:
             np.multiply(f_col[c], f_col[c], out=self.tmp)
             sq[c] += self.tmp
         best, tmp_u, mask_u = self.best, self.tmp_u, self.mask_u
-        np.copyto(best, sq[0])
-        np.copyto(self.sel_row, f_row[0])
-        np.copyto(self.sel_col, f_col[0])
         for c in range(1, len(sq)):
-            np.greater(sq[c], best, out=self.mask)
+            previous = sq[0] if c == 1 else best
+            np.greater(sq[c], previous, out=self.mask)
             np.negative(self.mask.view(np.uint8), out=mask_u, dtype=np.uint32)
-            np.maximum(best, sq[c], out=best)
-            for sel, new in ((self.sel_row, f_row[c]), (self.sel_col, f_col[c])):
+            np.maximum(previous, sq[c], out=best)
+            for sel, old, new in (
+                (self.sel_row, f_row[0], f_row[c]),
+                (self.sel_col, f_col[0], f_col[c]),
+            ):
                 sel_u = sel.view(np.uint32)
-                np.bitwise_xor(sel_u, new.view(np.uint32), out=tmp_u)
+                old_u = old.view(np.uint32) if c == 1 else sel_u
+                np.bitwise_xor(old_u, new.view(np.uint32), out=tmp_u)
                 tmp_u &= mask_u
-                sel_u ^= tmp_u
+                np.bitwise_xor(old_u, tmp_u, out=sel_u)
         near = np.multiply(best, np.float32(1 - 1e-5), out=self.tmp)
         ambiguous, differs = self.ambiguous, self.mask
         ambiguous.fill(False)
@@ -332,29 +371,26 @@ class _CellHistograms:
         )
 
     def _orientation_bins(self):
-        edges, table = _orientation_binner(self.orientations)
-        levels = len(table) - 1
-        # Fold into the upper half-plane (the angle mod 180 stays): negate
+        edges, table = _orientation_binner(self.orientations, self.small_ints)
+        half_levels = len(table) // 2
+        # Fold into the upper half-plane, keeping the angle mod 180: negate
         # the column gradient where the row gradient's sign bit is set.
         x_u = self.tmp_u
         np.bitwise_and(self.sel_row.view(np.uint32), np.uint32(1 << 31), out=x_u)
         x_u ^= self.sel_col.view(np.uint32)
         x = self.tmp
-        denom = np.abs(self.sel_col, out=self.sq[0])
-        denom += np.abs(self.sel_row, out=self.best)
+        denom = np.multiply(self.mag32, np.float32(1 / half_levels), out=self.best)
         np.maximum(denom, np.finfo(np.float32).tiny, out=denom)
         x /= denom
-        x *= np.float32(-levels / 2)
-        x += np.float32(levels / 2)
         np.copyto(self.bins, x, casting="unsafe")
-        table.take(self.bins, out=self.bins)
-        bins = self.bins.ravel()
+        table.take(self.bins, out=self.bins, mode="wrap")
         np.less(self.bins, 0, out=self.mask)
         if not self.mask.any():
             return
-        self.mask &= self.magnitude > 0
+        bins = self.bins.ravel()
         where = np.flatnonzero(self.mask)
-        bins[bins < 0] = self.orientations  # zero magnitude: any bin will do
+        bins[where] = self.orientations  # zero magnitude: any bin will do
+        where = where[self.mag32.ravel()[where] > 0]
         g_row, g_col = self._exact_selected(where)
         bins[where] = _exact_bins(
             g_row.astype(np.float64), g_col.astype(np.float64), edges
@@ -372,7 +408,8 @@ def hog_batch(
     color_mode="max_gradient",
     image_shape=None,
     feature_vector=True,
-    chunk_size=256,
+    chunk_size=64,
+    n_jobs=None,
 ):
     """Histogram of Oriented Gradients of every image in a batch.
 
@@ -408,8 +445,10 @@ def hog_batch(
         ``(H, W)`` or ``(H, W, C)`` to unflatten 2-D `images`.
     feature_vector : bool, default=True
         Flatten each descriptor to one row.
-    chunk_size : int, default=256
+    chunk_size : int, default=64
         Images processed at a time; bounds the working memory.
+    n_jobs : int, default=None
+        Threads working on separate chunks; None means 1, -1 all cores.
 
     Returns
     -------
@@ -474,26 +513,177 @@ def hog_batch(
         raise ValueError("transform_sqrt=True needs non-negative images.")
     float_dtype = np.float32 if images.dtype in (np.float16, np.float32) else np.float64
     out = np.empty((n, math.prod(out_shape)), dtype=float_dtype)
-    kernels = {}
-    for rows in iter_chunks(n, chunk_size):
-        chunk = images[rows]
-        if len(chunk) not in kernels:
-            kernels[len(chunk)] = _CellHistograms(
-                len(chunk),
-                images.shape[1:],
-                images.dtype,
-                cell,
-                n_cells,
-                orientations,
-                color_mode == "gray",
-                transform_sqrt,
-            )
-        hist = kernels[len(chunk)](chunk)
-        if block_norm is not None:
-            b_row, b_col = out_shape[2:4]
-            blocks = np.lib.stride_tricks.sliding_window_view(
-                hist, (b_row, b_col), axis=(1, 2)
-            )
-            hist = BLOCK_NORMS[block_norm](np.moveaxis(blocks, 3, -1))
-        out[rows] = hist.reshape(hist.shape[0], -1)
+
+    def featurize(chunks):
+        kernels = {}  # one per chunk length, for the buffers
+        for rows in chunks:
+            chunk = images[rows]
+            if len(chunk) not in kernels:
+                kernels[len(chunk)] = _CellHistograms(
+                    len(chunk),
+                    images.shape[1:],
+                    images.dtype,
+                    cell,
+                    n_cells,
+                    orientations,
+                    color_mode == "gray",
+                    transform_sqrt,
+                )
+            hist = kernels[len(chunk)](chunk)
+            if block_norm is not None:
+                blocks = np.lib.stride_tricks.sliding_window_view(
+                    hist, out_shape[2:4], axis=(1, 2)
+                )
+                hist = BLOCK_NORMS[block_norm](np.moveaxis(blocks, 3, -1))
+            out[rows] = hist.reshape(hist.shape[0], -1)
+
+    run_in_threads(featurize, list(iter_chunks(n, chunk_size)), n_jobs)
     return out if feature_vector else out.reshape(n, *out_shape)
+
+
+class HOG(ImageTransformerMixin, TransformerMixin, BaseEstimator):
+    """Histogram of Oriented Gradients features, as a scikit-learn transformer.
+
+    Each image's descriptor equals :func:`skimage.feature.hog` with the same
+    parameters to within 1e-6 (see :func:`hog_batch`, which does the work).
+    The transformer learns nothing: `fit` only records the input layout.
+
+    Parameters
+    ----------
+    orientations : int, default=9
+        Number of orientation bins over [0, 180) degrees.
+    pixels_per_cell : int or (int, int), default=(8, 8)
+        Cell size in pixels (rows, columns).
+    cells_per_block : int or (int, int), default=(3, 3)
+        Block size in cells; ignored when `block_norm` is None.
+    block_norm : {"L1", "L1-sqrt", "L2", "L2-Hys"} or None, default="L2-Hys"
+        Block normalization; None returns the cell histograms.
+    transform_sqrt : bool, default=False
+        Square root of the (non-negative) image first.
+    color_mode : {"max_gradient", "gray"}, default="max_gradient"
+        Per pixel gradient of the channel with the largest magnitude
+        (scikit-image), or conversion to gray with the weights of
+        :func:`skimage.color.rgb2gray`.
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of the images in flattened 2-D input.
+        When None, rows of ``s*s`` values are read as square grayscale
+        images and rows of ``3*s*s`` values as square RGB images.
+    chunk_size : int, default=64
+        Images featurized at a time, bounding the working memory.
+    n_jobs : int, default=None
+        Threads; None means 1, -1 all cores.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of values per input image (``H * W * C``).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when fit on a DataFrame with string column names.
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the images seen in `fit`.
+    n_features_out_ : int
+        Length of each descriptor.
+
+    See Also
+    --------
+    hog_batch : The function behind this transformer.
+    ColorHistogram : Color features, often concatenated with HOG.
+
+    Notes
+    -----
+    CS231n's HOG feature is ``HOG(color_mode="gray", block_norm=None)``
+    (8x8 cells, 9 orientations; see :func:`hog_batch` for the differences
+    in detail).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear.features import HOG
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(4, 32 * 32 * 3), dtype=np.uint8)
+    >>> hog = HOG(color_mode="gray", block_norm=None).fit(X)
+    >>> hog.image_shape_
+    (32, 32, 3)
+    >>> hog.transform(X).shape
+    (4, 144)
+    >>> hog.get_feature_names_out()[:2].tolist()
+    ['hog_cell0_0_o0', 'hog_cell0_0_o1']
+    """
+
+    _parameter_constraints: dict = {
+        "orientations": [Interval(Integral, 1, None, closed="left")],
+        "pixels_per_cell": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "cells_per_block": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "block_norm": [StrOptions(set(BLOCK_NORMS)), None],
+        "transform_sqrt": ["boolean"],
+        "color_mode": [StrOptions({"max_gradient", "gray"})],
+        "image_shape": [tuple, list, None],
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        orientations=9,
+        *,
+        pixels_per_cell=(8, 8),
+        cells_per_block=(3, 3),
+        block_norm="L2-Hys",
+        transform_sqrt=False,
+        color_mode="max_gradient",
+        image_shape=None,
+        chunk_size=64,
+        n_jobs=None,
+    ):
+        self.orientations = orientations
+        self.pixels_per_cell = pixels_per_cell
+        self.cells_per_block = cells_per_block
+        self.block_norm = block_norm
+        self.transform_sqrt = transform_sqrt
+        self.color_mode = color_mode
+        self.image_shape = image_shape
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+
+    def _output_shape(self, image_shape):
+        return hog_output_shape(
+            image_shape,
+            orientations=self.orientations,
+            pixels_per_cell=self.pixels_per_cell,
+            cells_per_block=self.cells_per_block,
+            block_norm=self.block_norm,
+        )
+
+    def _check_layout(self, image_shape):
+        if self.color_mode == "gray" and image_shape[2] not in (1, 3):
+            raise ValueError(
+                "color_mode='gray' needs RGB or grayscale images, got "
+                f"{image_shape[2]} channels."
+            )
+        return math.prod(self._output_shape(image_shape))
+
+    def _featurize(self, images):
+        return hog_batch(
+            images,
+            orientations=self.orientations,
+            pixels_per_cell=self.pixels_per_cell,
+            cells_per_block=self.cells_per_block,
+            block_norm=self.block_norm,
+            transform_sqrt=self.transform_sqrt,
+            color_mode=self.color_mode,
+            chunk_size=self.chunk_size,
+            n_jobs=self.n_jobs,
+        )
+
+    def _feature_names(self):
+        shape = self._output_shape(self.image_shape_)
+        if self.block_norm is None:
+            return [f"hog_cell{r}_{c}_o{o}" for r, c, o in np.ndindex(*shape)]
+        return [
+            f"hog_block{r}_{c}_cell{i}_{j}_o{o}" for r, c, i, j, o in np.ndindex(*shape)
+        ]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -8,12 +8,26 @@ Every feature function works on a batch of images laid out as
 """
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils.validation import check_array, validate_data
+from joblib import effective_n_jobs
+from sklearn.base import _fit_context
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
-__all__ = ["as_image_batch", "infer_image_shape", "iter_chunks"]
+__all__ = [
+    "ImageTransformerMixin",
+    "as_image_batch",
+    "infer_image_shape",
+    "iter_chunks",
+    "run_in_threads",
+]
 
 
 def infer_image_shape(n_features):
@@ -125,13 +139,18 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
             flat = check_array(flat, dtype=None)
         return flat.reshape(X.shape[0], *batch_shape)
 
-    ndim = getattr(X, "ndim", None)
-    if ndim is None and not hasattr(X, "columns"):
-        ndim = np.ndim(X)
-    if ndim is not None and ndim not in (2, 3, 4):
+    if not hasattr(X, "ndim") and not hasattr(X, "columns"):
+        X = np.asarray(X)  # lists; array-likes without the NumPy protocols
+        if X.ndim in (3, 4):
+            return as_image_batch(
+                X, image_shape=image_shape, estimator=estimator, reset=reset
+            )
+    if X.ndim not in (2, 3, 4):
         raise ValueError(
             "Expected a batch of images of shape (n, H, W), (n, H, W, C) or "
-            f"flattened (n, H*W*C); got an array with {ndim} dimension(s)."
+            f"flattened (n, H*W*C); got an array with {X.ndim} dimension(s). "
+            "Reshape your data, e.g. with X.reshape(1, -1) for a single "
+            "flattened image."
         )
     if estimator is not None:
         X = validate_data(estimator, X, reset=reset, dtype=None)
@@ -152,5 +171,99 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
 
 def iter_chunks(n, chunk_size):
     """Yield slices ``[start, stop)`` covering ``range(n)`` in chunks."""
+    if not isinstance(chunk_size, Integral) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
     for start in range(0, n, chunk_size):
         yield slice(start, min(start + chunk_size, n))
+
+
+def run_in_threads(work, chunks, n_jobs):
+    """Call ``work(part)`` on `n_jobs` interleaved parts of `chunks`.
+
+    NumPy releases the GIL inside its loops, so threads working on separate
+    chunks of images (each with its own buffers) run in parallel.
+    """
+    n_threads = min(effective_n_jobs(n_jobs), len(chunks))
+    if n_threads <= 1:
+        work(chunks)
+        return
+    with ThreadPoolExecutor(n_threads) as pool:
+        for result in [
+            pool.submit(work, chunks[i::n_threads]) for i in range(n_threads)
+        ]:
+            result.result()
+
+
+class ImageTransformerMixin:
+    """`fit`, `transform` and feature names shared by the image transformers.
+
+    A subclass has an ``image_shape`` parameter and defines
+    ``_check_layout(image_shape) -> n_features_out`` (raising ValueError for
+    images it cannot featurize), ``_featurize(images) -> features`` and
+    ``_feature_names() -> list of str``; it may define
+    ``_fit_images(images)`` to learn from the images.
+    """
+
+    def _fit_images(self, images):
+        pass
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the image layout (and learn, for learned features).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W), (n, H, W, C) or (n, H*W*C)
+            Training images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        images = as_image_batch(
+            X, image_shape=self.image_shape, estimator=self, reset=True
+        )
+        self.image_shape_ = images.shape[1:]
+        self.n_features_out_ = self._check_layout(self.image_shape_)
+        self._fit_images(images)
+        return self
+
+    def transform(self, X):
+        """Featurize images of the layout seen in `fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W), (n, H, W, C) or (n, H*W*C)
+            Images.
+
+        Returns
+        -------
+        features : ndarray of shape (n, n_features_out_)
+            One row of features per image.
+        """
+        check_is_fitted(self)
+        images = as_image_batch(
+            X, image_shape=self.image_shape_, estimator=self, reset=False
+        )
+        return self._featurize(images)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the input seen in `fit`: output features do
+            not derive from single input features.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per output feature.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        return np.asarray(self._feature_names(), dtype=object)
