@@ -47,7 +47,7 @@ from .losses import LOSSES, expected_initial_loss, log_softmax
 _AUTO_BATCH_SIZE = 256
 _INIT_SCALE = 0.01
 _MAX_TEMPERATURE_ROWS = 10_000
-_SCORE_CHUNK = 2048
+_SCORE_CHUNK = 512
 
 
 class DivergenceError(FloatingPointError):
@@ -482,7 +482,11 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 if buffer is None:
                     X_batch = X[batch]
                 else:
-                    X_batch = np.take(X, batch, axis=0, out=buffer[: len(batch)])
+                    # mode="clip" (indices are valid) lets take write straight
+                    # into `out`; the default mode goes through a temporary.
+                    X_batch = np.take(
+                        X, batch, axis=0, out=buffer[: len(batch)], mode="clip"
+                    )
             if self.dropout:
                 X_batch = self._drop_features(X_batch, in_place=buffer is not None)
             yield X_batch, y_index[batch], weight[batch]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 
 from sklinear import MulticlassSVMSGD, SoftmaxSGD
@@ -34,7 +35,7 @@ def _data(seed, n_classes=4, sparse=False):
 @pytest.mark.parametrize("seed", range(3))
 def test_gradient_check_at_trained_parameters(estimator, penalty, extra, seed):
     X, y, weight = _data(seed)
-    model = estimator.set_params(
+    model = clone(estimator).set_params(
         penalty=penalty, alpha=0.05, max_iter=3, tol=None, random_state=seed, **extra
     ).fit(X, y, sample_weight=weight)
     errors = gradient_check(model, X, y, weight, n_checks=30, random_state=seed)
@@ -45,7 +46,7 @@ def test_gradient_check_at_trained_parameters(estimator, penalty, extra, seed):
 def test_gradient_check_unfitted_binary_and_no_intercept(fit_intercept):
     X, y, _ = _data(0, n_classes=2)
     for estimator in LOSS_CONFIGS:
-        estimator = estimator.set_params(fit_intercept=fit_intercept, alpha=0.1)
+        estimator = clone(estimator).set_params(fit_intercept=fit_intercept, alpha=0.1)
         assert gradient_check(estimator, X, y, random_state=0).max() < 1e-6
 
 
@@ -77,7 +78,8 @@ def test_gradient_check_detects_a_wrong_gradient(monkeypatch):
 def test_initial_loss_is_about_the_expected_value(estimator, expected):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(500, 40)), np.arange(500) % 10
-    check = initial_loss_check(estimator.set_params(random_state=0), X, y)
+    estimator = clone(estimator).set_params(random_state=0)
+    check = initial_loss_check(estimator, X, y)
     assert check.expected == pytest.approx(expected)
     assert check.loss == pytest.approx(expected, rel=0.02)
     fitted = estimator.set_params(max_iter=1).fit(X, y)
