@@ -1,0 +1,118 @@
+"""Every benchmark runs in its ``--quick`` configuration, so that none can rot.
+
+Each is imported from ``benchmarks/`` and its ``main(argv)`` called in-process
+with ``tmp_path`` as ``--out``; the test checks the JSON and markdown it
+writes. No test reads ``../shared``: the benchmarks default to bundled or
+synthetic data.
+"""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load_benchmark(name):
+    """Import ``benchmarks/<name>.py`` as a module."""
+    path = BENCHMARKS / f"{name}.py"
+    if not path.exists():
+        pytest.skip(f"{path.name} does not exist")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+def read_outputs(out, name):
+    results = json.loads((out / f"{name}.json").read_text())
+    markdown = (out / f"{name}.md").read_text()
+    return results, markdown
+
+
+def test_bench_speed_quick(tmp_path):
+    bench = load_benchmark("bench_speed")
+    bench.main(["--quick", "--out", str(tmp_path)])
+    results, markdown = read_outputs(tmp_path, "bench_speed")
+    acceptance = results["acceptance"]
+    for name in (
+        "matmul floor (contiguous)",
+        "MulticlassSVMSGD shuffle=True",
+        "MulticlassSVMSGD shuffle=False",
+        "SoftmaxSGD shuffle=True",
+        "SoftmaxSGD shuffle=False",
+        "SGDClassifier hinge",
+        "SGDClassifier log_loss",
+    ):
+        assert name in acceptance
+        assert set(acceptance[name]) >= {"epoch_s", "x_floor", "speedup_vs_sgd_hinge"}
+    assert results["machine"]["blas"], "threadpoolctl found no BLAS"
+    assert set(results["target"]["results"]) == {
+        "MulticlassSVMSGD",
+        "SoftmaxSGD",
+        "SGDClassifier hinge",
+        "SGDClassifier log_loss",
+        "LogisticRegression lbfgs",
+        "LinearSVC crammer_singer",
+    }
+    assert "x floor" in markdown and "BLAS" in markdown
+    assert set(results["dtypes"]["SoftmaxSGD"]) >= {"float32", "float64"}
+
+
+def test_bench_quality_quick(tmp_path):
+    bench = load_benchmark("bench_quality")
+    bench.main(["--quick", "--out", str(tmp_path)])
+    results, markdown = read_outputs(tmp_path, "bench_quality")
+    gap = results["objective_gap"]
+    assert gap["optimum"] > 0
+    for run in gap["runs"].values():
+        # The optimum is a lower bound of every objective (up to lbfgs' tol).
+        assert run["objective"] >= gap["optimum"] - 1e-3
+    assert set(results["optimizers"]) == set(bench.OPTIMIZER_LR)
+    assert any("random search" in name for name in results["random_search"])
+    for entry in results["calibration"].values():
+        assert 0 <= entry["ece"] <= 1
+        assert entry["log_loss"] > 0
+    assert "Calibration" in markdown and "Objective gap" in markdown
+    if results["plots"]:
+        assert all(Path(path).exists() for path in results["plots"])
+
+
+def test_bench_quality_ece_is_zero_when_confidence_matches_accuracy():
+    import numpy as np
+
+    bench = load_benchmark("bench_quality")
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.5, 0.5]] * 4)  # argmax 0: half right, confidence 0.5
+    ece, bins = bench.expected_calibration_error(y, proba, np.array([0, 1]))
+    assert ece == pytest.approx(0.0)
+    assert bins == [{"confidence": 0.5, "accuracy": 0.5, "count": 4}]
+
+
+def test_bench_memory_quick(tmp_path):
+    bench = load_benchmark("bench_memory")
+    bench.main(["--quick", "--out", str(tmp_path)])
+    results, markdown = read_outputs(tmp_path, "bench_memory")
+    for entry in results["fit"].values():
+        assert entry["x_bytes"] > 0
+        assert entry["tracemalloc_peak"] >= 0
+    memmap = results["memmap"]
+    assert memmap["partial_fit_calls"] >= 1
+    assert memmap["test_accuracy"] > 0.2  # 10 separable-ish classes
+    assert "memmap" in markdown
+    # The temporary data file and its folder are gone.
+    assert not Path(memmap["temp_folder"]).exists()
+
+
+def test_bench_features_quick(tmp_path):
+    pytest.importorskip("skimage")
+    bench = load_benchmark("bench_features")
+    bench.main(["--quick", "--out", str(tmp_path)])
+    assert any(tmp_path.iterdir())
