@@ -10,12 +10,18 @@ _MINIBATCH_REASON = (
 )
 
 
+# Adagrad's steps shrink with the accumulated gradient: it needs a larger start.
+LEARNING_RATES = {"adagrad": 0.1}
+
+
 def _configurations():
     """Defaults, plus one configuration per gradient optimizer and per penalty."""
     yield MulticlassSVMSGD()
     yield SoftmaxSGD()
     for optimizer in ("momentum", "nesterov", "adam", "adagrad", "rmsprop"):
-        yield SoftmaxSGD(optimizer=optimizer, learning_rate_init=0.01)
+        yield SoftmaxSGD(
+            optimizer=optimizer, learning_rate_init=LEARNING_RATES.get(optimizer, 0.01)
+        )
     yield MulticlassSVMSGD(optimizer="random_search", learning_rate_init=0.05)
     for penalty in ("l1", "elasticnet", None):
         yield MulticlassSVMSGD(penalty=penalty, alpha=1e-3)
