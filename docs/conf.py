@@ -29,6 +29,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",
 ]
 
 templates_path = ["_templates"]
@@ -144,35 +145,6 @@ def _escape_shape_underscores(app, what, name, obj, options, lines):
             lines[i] = _SHAPE_UNDERSCORE.sub(r"\1\\_", line)
 
 
-BENCHMARKS_README = ROOT / "benchmarks" / "README.md"
-
-
-def _write_benchmark_results(app):
-    """Include ``benchmarks/README.md`` (the results) if it exists, else a note.
-
-    The include file lives in ``generated/`` (git-ignored) and has no ``.rst``
-    suffix, so Sphinx does not read it as a page of its own.
-    """
-    out = Path(app.srcdir) / "generated" / "benchmarks_results.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if BENCHMARKS_README.is_file():
-        text = (
-            "The results below are ``benchmarks/README.md``, as written by the\n"
-            "benchmark scripts' authors (Markdown source):\n\n"
-            ".. literalinclude:: /../benchmarks/README.md\n"
-            "   :language: markdown\n"
-        )
-    else:
-        text = (
-            ".. note::\n\n"
-            "   No results have been recorded yet (``benchmarks/README.md`` is\n"
-            "   missing): run the commands above.\n"
-        )
-    if not out.is_file() or out.read_text(encoding="utf-8") != text:
-        out.write_text(text, encoding="utf-8")
-
-
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_member)
     app.connect("autodoc-process-docstring", _escape_shape_underscores, priority=400)
-    app.connect("builder-inited", _write_benchmark_results)
