@@ -19,8 +19,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 def load_benchmark(name):
     """Import ``benchmarks/<name>.py`` as a module."""
     path = BENCHMARKS / f"{name}.py"
-    if not path.exists():
-        pytest.skip(f"{path.name} does not exist")
+    assert path.exists(), f"{path.name} is missing"
     sys.path.insert(0, str(BENCHMARKS))
     try:
         spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
