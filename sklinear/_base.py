@@ -509,7 +509,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     candidate, X_batch, y_batch, w_batch, l2, out=None
                 ) + penalty_value(candidate[:-1], 0.0, l1)
 
-            objective = batch_objective(params)
+            objective = self._objective_and_gradient(
+                params, X_batch, y_batch, w_batch, l2, out=None
+            )
             update, self._optimizer_state = optimizer.update(
                 None,
                 self._optimizer_state,

@@ -532,3 +532,18 @@ def test_margin_validation():
         MulticlassSVMSGD(margin=-1).fit(X, y)
     with pytest.raises(ValueError, match="'multi_class' parameter"):
         MulticlassSVMSGD(multi_class="ovr").fit(X, y)
+
+
+def test_random_search_records_the_same_objective_as_gradient_descent():
+    X, y = _blobs()
+    params = {
+        "penalty": "elasticnet",
+        "alpha": 0.05,
+        "max_iter": 1,
+        "random_state": 0,
+        "batch_size": None,
+    }
+    search = MulticlassSVMSGD(optimizer="random_search", **params).fit(X, y)
+    sgd = MulticlassSVMSGD(optimizer="sgd", **params).fit(X, y)
+    # One full batch: the epoch objective is that of the shared initial weights.
+    assert search.loss_curve_[0] == pytest.approx(sgd.loss_curve_[0], rel=1e-12)
