@@ -192,6 +192,17 @@ def child_fit(spec):
     }
 
 
+def _map_rows(path, first, rows, n_features):
+    """Memory-map ``rows`` float32 rows of the file, starting at row ``first``."""
+    return np.memmap(
+        path,
+        dtype=np.float32,
+        mode="r",
+        offset=first * n_features * 4,
+        shape=(rows, n_features),
+    )
+
+
 def child_memmap(spec):
     """partial_fit over memmap chunks under an address-space limit (subprocess)."""
     from sklinear import SoftmaxSGD
@@ -228,26 +239,14 @@ def child_memmap(spec):
         for _ in range(spec["epochs"]):
             for first in range(0, n_fit, chunk):
                 rows = min(chunk, n_fit - first)
-                X_chunk = np.memmap(
-                    spec["path"],
-                    dtype=np.float32,
-                    mode="r",
-                    offset=first * d * 4,
-                    shape=(rows, d),
-                )
+                X_chunk = _map_rows(spec["path"], first, rows, d)
                 model.partial_fit(X_chunk, y[first : first + rows], classes=classes)
                 del X_chunk
         seconds = time.perf_counter() - start
         correct = 0
         for first in range(n_fit, n, chunk):
             rows = min(chunk, n - first)
-            X_chunk = np.memmap(
-                spec["path"],
-                dtype=np.float32,
-                mode="r",
-                offset=first * d * 4,
-                shape=(rows, d),
-            )
+            X_chunk = _map_rows(spec["path"], first, rows, d)
             correct += int((model.predict(X_chunk) == y[first : first + rows]).sum())
             del X_chunk
         peak = _peak_since_reset(reset)
