@@ -173,8 +173,6 @@ class MulticlassSVMSGD(BaseLinearSGD):
     np.float64(1.0)
     """
 
-    _fits_temperature = True
-
     _parameter_constraints: dict = {
         **BaseLinearSGD._parameter_constraints,
         "loss": [StrOptions({"hinge", "squared_hinge"})],

@@ -6,6 +6,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification
 
 from sklinear import MulticlassSVMSGD, SoftmaxSGD
+from sklinear._engine import LinearObjective
 from sklinear.diagnostics import gradient_check, initial_loss_check, objective
 
 LOSS_CONFIGS = [
@@ -35,9 +36,18 @@ def _data(seed, n_classes=4, sparse=False):
 @pytest.mark.parametrize("seed", range(3))
 def test_gradient_check_at_trained_parameters(estimator, penalty, extra, seed):
     X, y, weight = _data(seed)
-    model = clone(estimator).set_params(
-        penalty=penalty, alpha=0.05, max_iter=3, tol=None, random_state=seed, **extra
-    ).fit(X, y, sample_weight=weight)
+    model = (
+        clone(estimator)
+        .set_params(
+            penalty=penalty,
+            alpha=0.05,
+            max_iter=3,
+            tol=None,
+            random_state=seed,
+            **extra,
+        )
+        .fit(X, y, sample_weight=weight)
+    )
     errors = gradient_check(model, X, y, weight, n_checks=30, random_state=seed)
     assert errors.max() < 1e-6, errors
 
@@ -54,14 +64,14 @@ def test_gradient_check_detects_a_wrong_gradient(monkeypatch):
     X, y, _ = _data(0)
     model = SoftmaxSGD(alpha=0.1, random_state=0)
 
-    def wrong(self, params, X, y_index, weight, l2, out):
-        value = original(self, params, X, y_index, weight, l2, out)
+    def wrong(self, params, X, y_index, weight, out=None):
+        value = original(self, params, X, y_index, weight, out)
         if out is not None:
             out *= 1.01
         return value
 
-    original = SoftmaxSGD._objective_and_gradient
-    monkeypatch.setattr(SoftmaxSGD, "_objective_and_gradient", wrong)
+    original = LinearObjective.value_and_grad
+    monkeypatch.setattr(LinearObjective, "value_and_grad", wrong)
     assert gradient_check(model, X, y, random_state=0).min() > 1e-3
 
 
