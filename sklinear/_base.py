@@ -36,8 +36,9 @@ from sklearn.utils.validation import (
 )
 
 from ._engine import BatchSource, LinearObjective, TrainState, finite_scores, train
+from ._learning_rate import auto_learning_rate, row_scales
 from ._optimizers import OPTIMIZERS
-from ._penalties import PENALTIES, penalty_terms
+from ._penalties import PENALTIES, penalty_strengths, penalty_terms
 from ._schedules import SCHEDULES
 from .losses import LOSSES, expected_initial_loss, log_softmax
 
@@ -86,7 +87,11 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         "fit_intercept": ["boolean"],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [StrOptions(set(SCHEDULES))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_init": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "average": ["boolean", Interval(Integral, 0, None, closed="left")],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "lr_decay_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -205,15 +210,28 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "are needed."
                 )
 
+        if self.average and self.optimizer == "random_search":
+            raise ValueError(
+                "average is not supported with optimizer='random_search', which "
+                "takes no gradient steps to average; set average=False."
+            )
         if continuing:
             state = self._stored_state(X.dtype, keep_optimizer=incremental)
         else:
-            state = self._initial_state(X.shape[1], len(classes), X.dtype)
-        state.base_lr[:] = self.learning_rate_init  # honours set_params
+            mean_squared_norm = row_scales(X)[0]
+            state = initial_state(
+                self, X.shape[1], len(classes), X.dtype, mean_squared_norm
+            )
+        learning_rate = self._learning_rate(X, len(classes), incremental and continuing)
+        state.base_lr[:] = learning_rate  # honours set_params
         objective = self._objective(len(classes))
         optimizer = self._make_optimizer()
         if not (continuing and incremental):
             state.optimizer_state = optimizer.init(state.params)
+        if self.average and (state.average is None or not incremental):
+            state.start_averaging(after=int(self.average))
+        elif not self.average:
+            state.average = state.n_averaged = None
 
         train_rows, val_rows = (None, None)
         if not incremental:
@@ -267,11 +285,12 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             on_epoch=on_epoch,
         )
         if history.diverged.any():
-            self._diverged(state.epoch)
-        if not finite_scores(objective, state.params, X, _max_row_norm(X))[0]:
+            self._diverged(state.epoch, learning_rate)
+        params = state.model_params(objective.step_terms)
+        if not finite_scores(objective, params, X, _max_row_norm(X))[0]:
             # The last step can overflow the scores without the objective,
             # checked before each step, seeing it.
-            self._diverged(state.epoch)
+            self._diverged(state.epoch, learning_rate)
         if not incremental and self.tol is not None and not history.converged.all():
             warnings.warn(
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
@@ -296,9 +315,18 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 fitted["best_validation_score_"] = float(-history.best[0])
         elif first_call:
             fitted["validation_scores_"] = None
+        fitted["learning_rate_"] = learning_rate
         fitted.update(
             self._public_parameters(
-                objective, state, X, y_index, weight, train_rows, val_rows, classes
+                objective,
+                params,
+                state.rng,
+                X,
+                y_index,
+                weight,
+                train_rows,
+                val_rows,
+                classes,
             )
         )
         self._store(state, fitted, classes)
@@ -380,8 +408,28 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             )
         return weight
 
-    def _initial_state(self, n_features, n_classes, dtype):
-        return initial_state(self, n_features, n_classes, dtype)
+    def _learning_rate(self, X, n_classes, keep):
+        """``learning_rate_init``, or the rate derived from the data for "auto".
+
+        ``keep``: a later ``partial_fit`` call keeps the rate of the first.
+        """
+        if self.learning_rate_init != "auto":
+            return float(self.learning_rate_init)
+        if keep and hasattr(self, "learning_rate_"):
+            return self.learning_rate_
+        rate = auto_learning_rate(
+            X,
+            optimizer=self.optimizer,
+            loss=self._loss_name(),
+            n_classes=n_classes,
+            alpha=penalty_strengths(self.penalty, self.alpha, self.l1_ratio)[0],
+            fit_intercept=self.fit_intercept,
+            momentum=self.momentum,
+            multi_class=self._loss_params().get("multi_class", "weston_watkins"),
+        )
+        if self.verbose:
+            print(f"Learning rate {rate:.3g} (learning_rate_init='auto')")
+        return rate
 
     def _stored_state(self, dtype, keep_optimizer):
         """A copy of the fitted state, in ``dtype``, to continue training from."""
@@ -389,6 +437,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         for name, value in optimizer_state.items():
             if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 optimizer_state[name] = value.astype(dtype, copy=False)
+        average = None if self._average is None else self._average.astype(dtype)
         return TrainState(
             self._params.astype(dtype),
             optimizer_state,
@@ -396,6 +445,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             np.zeros(1),
             epoch=self._epochs_done,
             samples=self.t_,
+            average=average,
+            n_averaged=None if average is None else self._n_averaged.copy(),
+            average_from=self._average_from,
         )
 
     def _store(self, state, fitted, classes):
@@ -406,6 +458,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         self._rng = state.rng
         self._epochs_done = state.epoch
         self._final_learning_rate = float(state.base_lr[0])
+        self._average = state.average
+        self._n_averaged = state.n_averaged
+        self._average_from = state.average_from
         self.t_ = state.samples
         for name, value in fitted.items():
             setattr(self, name, value)
@@ -487,11 +542,12 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             return min(_AUTO_BATCH_SIZE, n_rows)
         return min(self.batch_size, n_rows)
 
-    def _diverged(self, epoch):
+    def _diverged(self, epoch, rate):
         raise DivergenceError(
             f"The training objective of {type(self).__name__} became non-finite "
-            f"(NaN or inf) in epoch {epoch}: the optimization "
-            f"diverged. Lower learning_rate_init (now {self.learning_rate_init}) "
+            f"(NaN or inf) in epoch {epoch}: the optimization diverged. Lower "
+            f"learning_rate_init (now {self.learning_rate_init!r}, a rate of "
+            f"{rate:.3g}) "
             "or standardize the features (e.g. StandardScaler)."
         )
 
@@ -504,10 +560,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         return float(np.average(correct, weights=weight[rows]))
 
     def _public_parameters(
-        self, objective, state, X, y_index, weight, train_rows, val_rows, classes
+        self, objective, params, rng, X, y_index, weight, train_rows, val_rows, classes
     ):
         """``coef_``, ``intercept_`` and, for margin losses, ``temperature_``."""
-        params = state.params
         W, b = params[:-1], params[-1]
         fitted = {}
         if len(classes) == 2:
@@ -521,7 +576,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             if rows is None:
                 rows = np.arange(X.shape[0]) if train_rows is None else train_rows
                 if len(rows) > _MAX_TEMPERATURE_ROWS:
-                    rows = np.sort(state.rng.choice(rows, _MAX_TEMPERATURE_ROWS, False))
+                    rows = np.sort(rng.choice(rows, _MAX_TEMPERATURE_ROWS, False))
             fitted["temperature_"] = _fit_temperature(
                 _scores_of_rows(objective, params, X, rows),
                 y_index[rows],
@@ -645,17 +700,24 @@ def linear_objective(estimator, n_classes):
     )
 
 
-def initial_state(estimator, n_features, n_classes, dtype):
+def initial_state(estimator, n_features, n_classes, dtype, mean_squared_norm):
     """Small random weights, zero intercept and a generator seeded by ``random_state``.
+
+    The weights are drawn so that the scores of a typical row are about
+    0.01: the initial loss is then the one the CS231n sanity check expects,
+    whatever the scale of the data.
 
     Parameters
     ----------
     estimator : BaseLinearSGD
-        Its ``random_state`` and ``learning_rate_init`` are read.
+        Its ``random_state`` is read.
     n_features, n_classes : int
         Shape of the weights.
     dtype : dtype
         Dtype of the parameters.
+    mean_squared_norm : float
+        Mean squared norm of the rows (see
+        :func:`sklinear._learning_rate.row_scales`).
 
     Returns
     -------
@@ -665,10 +727,9 @@ def initial_state(estimator, n_features, n_classes, dtype):
     seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
     rng = np.random.default_rng(seed)
     params = np.zeros((n_features + 1, n_classes), dtype=dtype)
-    params[:-1] = rng.standard_normal((n_features, n_classes)) * (
-        _INIT_SCALE / np.sqrt(n_features)
-    )
-    return TrainState(params, {}, rng, np.full(1, estimator.learning_rate_init))
+    scale = np.sqrt(mean_squared_norm) if mean_squared_norm > 0 else 1.0
+    params[:-1] = rng.standard_normal((n_features, n_classes)) * (_INIT_SCALE / scale)
+    return TrainState(params, {}, rng, np.zeros(1))
 
 
 @contextmanager

@@ -289,6 +289,14 @@ class TrainState:
         Epochs done (the schedules' clock).
     samples : int
         Training rows seen.
+    average : ndarray of the shape of ``params`` or None
+        Polyak–Ruppert average of the parameters after each step, from the
+        step at which ``samples`` reaches ``average_from``; None without
+        averaging.
+    n_averaged : ndarray of shape (K * C,) or None
+        Steps in the average, per column.
+    average_from : int
+        Value of ``samples`` from which steps enter the average.
     """
 
     params: np.ndarray
@@ -297,16 +305,42 @@ class TrainState:
     base_lr: np.ndarray
     epoch: int = 0
     samples: int = 0
+    average: np.ndarray | None = None
+    n_averaged: np.ndarray | None = None
+    average_from: int = 0
 
     def copy(self):
         """A deep copy, so that a failed run leaves the original intact."""
         return copy.deepcopy(self)
+
+    def start_averaging(self, after):
+        """Average the parameters of the steps from ``after`` more samples on."""
+        self.average = np.zeros_like(self.params)
+        self.n_averaged = np.zeros(self.params.shape[1], dtype=np.int64)
+        self.average_from = self.samples + after
+
+    def model_params(self, step_terms=()):
+        """The parameters of the models: the average where one has started.
+
+        With a proximal L1 term, averaged weights are zero where the last
+        iterate's are: the average of sparse iterates is not sparse, and the
+        last iterate's zeros are those the L1 step keeps at zero.
+        """
+        if self.average is None or not self.n_averaged.any():
+            return self.params
+        started = self.n_averaged > 0
+        params = np.where(started, self.average, self.params)
+        if any(getattr(term, "sparse", False) for term in step_terms):
+            params[:-1][(self.params[:-1] == 0) & started] = 0.0
+        return params
 
 
 def _column_arrays(state):
     """The state arrays that have one entry per column of the parameters."""
     n_columns = state.params.shape[1]
     arrays = [state.params]
+    if state.average is not None:
+        arrays += [state.average, state.n_averaged]
     for value in state.optimizer_state.values():
         if isinstance(value, np.ndarray) and value.shape[-1:] == (n_columns,):
             arrays.append(value)
@@ -348,6 +382,13 @@ def _step(state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr):
         value = value + objective.nonsmooth_value(params)
     params += update
     objective.after_step(params, lambda: optimizer.step_size(state.optimizer_state, lr))
+    if state.average is not None:
+        state.samples += len(y_batch)
+        if state.samples >= state.average_from:
+            state.n_averaged += 1
+            step = params - state.average
+            step /= state.n_averaged.astype(params.dtype)
+            state.average += step
     return value
 
 
@@ -390,6 +431,7 @@ def run_epoch(state, objective, source, optimizer, lr, frozen=None):
     # none, so that the bookkeeping of a batch is a few scalar operations.
     shared = source.weight.ndim == 1
     idle = objective.model_columns(frozen) if frozen.any() else None
+    samples_before = state.samples
     # Overflow shows up as a non-finite objective, which is checked.
     with np.errstate(over="ignore", invalid="ignore"):
         for X_batch, y_batch, w_batch in source.batches(state.rng):
@@ -425,7 +467,8 @@ def run_epoch(state, objective, source, optimizer, lr, frozen=None):
             diverged |= bad
             _restore_models(state, objective, bad, snapshot)
     state.epoch += 1
-    state.samples += source.n_rows
+    # With averaging, _step counts the rows of each batch; skipped ones too.
+    state.samples = samples_before + source.n_rows
     with np.errstate(invalid="ignore", divide="ignore"):
         epoch_objective = total / total_weight
     epoch_objective[diverged] = np.nan
@@ -538,7 +581,8 @@ def train(
     validation score) has not improved by ``tol`` for ``n_iter_no_change``
     epochs and its schedule cannot lower the rate any more. With a
     validation function each model ends with the parameters of its best
-    epoch.
+    epoch. Validation and the best parameters use the averaged parameters
+    where averaging is on (:meth:`TrainState.model_params`).
 
     Parameters
     ----------
@@ -611,7 +655,7 @@ def train(
         criterion = epoch_objective
         score = None
         if validate is not None:
-            score = validate(state.params)
+            score = validate(state.model_params(objective.step_terms))
             history.validation_scores.append(score)
             criterion = -score
         if on_epoch is not None:
@@ -625,10 +669,11 @@ def train(
             better = improving & (criterion <= history.best)
             if better.any():
                 # On ties keep the later epoch: same score, lower training loss.
+                current = state.model_params(objective.step_terms)
                 if best_params is None:
-                    best_params = state.params.copy()
+                    best_params = current.copy()
                 columns = objective.model_columns(better)
-                best_params[:, columns] = state.params[:, columns]
+                best_params[:, columns] = current[:, columns]
         history.best[improving] = np.minimum(
             history.best[improving], criterion[improving]
         )
@@ -644,4 +689,6 @@ def train(
     if best_params is not None:
         keep = objective.model_columns(np.isfinite(history.best))
         state.params[:, keep] = best_params[:, keep]
+        if state.average is not None:
+            state.average[:, keep] = best_params[:, keep]
     return history

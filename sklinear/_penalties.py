@@ -140,6 +140,7 @@ class L1:
     """
 
     smooth = False
+    sparse = True
 
     def __init__(self, strength):
         self.strength = strength

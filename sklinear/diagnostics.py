@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_X_y
 
 from ._base import initial_state, linear_objective
+from ._learning_rate import row_scales
 
 __all__ = ["InitialLossCheck", "gradient_check", "initial_loss_check", "objective"]
 
@@ -58,7 +59,9 @@ def _prepare(estimator, X, y, sample_weight, dtype):
                 f"{type(estimator).__name__} needs samples of at least 2 classes in "
                 f"the data, but the data contains only one class: {classes.tolist()}."
             )
-        params = initial_state(estimator, X.shape[1], len(classes), dtype).params
+        params = initial_state(
+            estimator, X.shape[1], len(classes), dtype, row_scales(X)[0]
+        ).params
     unknown = np.setdiff1d(y, classes)
     if unknown.size:
         raise ValueError(f"y contains labels {unknown.tolist()} unknown to the model.")
