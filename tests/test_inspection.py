@@ -568,6 +568,12 @@ def test_heatmap_respects_ax_and_style():
     dark, light = display.im_.cmap(0.0), display.im_.cmap(1.0)
     assert display.text_[0, 0].get_color() == light
     assert display.text_[0, 1].get_color() == dark
+    # The threshold is the middle of the color scale, not of the scores.
+    display = TuningHeatmapDisplay([[0.2, 0.8]], x_values=[1, 2], y_values=[3]).plot(
+        imshow_kw={"vmin": 0.0, "vmax": 10.0}
+    )
+    light = display.im_.cmap(1.0)
+    assert [t.get_color() for t in display.text_.ravel()] == [light, light]
 
 
 def test_heatmap_parameter_detection_errors():

@@ -170,13 +170,13 @@ class TuningHeatmapDisplay:
         self.text_ = None
         if annotate:
             self.text_ = np.full(scores.shape, None, dtype=object)
-            low, high = np.nanmin(scores), np.nanmax(scores)
             dark, light = self.im_.cmap(0.0), self.im_.cmap(1.0)
             for (i, j), score in np.ndenumerate(scores):
                 if np.isnan(score):
                     continue
-                # Light text on the dark half of the colormap, and vice versa.
-                color = light if score < (low + high) / 2 else dark
+                # Text in the color of the other end of the colormap: light on
+                # the lower half of the color scale, dark on the upper half.
+                color = light if self.im_.norm(score) < 0.5 else dark
                 defaults = {"ha": "center", "va": "center", "color": color}
                 self.text_[i, j] = ax.text(
                     j,

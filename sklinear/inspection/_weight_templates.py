@@ -59,7 +59,8 @@ class WeightTemplatesDisplay:
         The images drawn.
     axes_ : ndarray of matplotlib Axes
         One axes per template: shape ``(n_rows, n_cols)`` when the display
-        divided a bounding axes, the shape of ``ax`` when axes were given.
+        divided a bounding axes (None in the cells after the last
+        template), the shape of ``ax`` when axes were given.
     bounding_ax_ : matplotlib Axes or None
         The axes divided into the grid of templates (hidden); None when
         ``plot`` was given one axes per template.
