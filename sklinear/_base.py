@@ -36,7 +36,7 @@ from sklearn.utils.validation import (
 )
 
 from ._engine import BatchSource, LinearObjective, TrainState, finite_scores, train
-from ._learning_rate import auto_learning_rate, row_scales
+from ._learning_rate import auto_learning_rate, feature_scales
 from ._optimizers import OPTIMIZERS
 from ._penalties import PENALTIES, penalty_strengths, penalty_terms
 from ._schedules import SCHEDULES
@@ -215,16 +215,23 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 "average is not supported with optimizer='random_search', which "
                 "takes no gradient steps to average; set average=False."
             )
+        scales = feature_scales(X)
         if continuing:
             state = self._stored_state(X.dtype, keep_optimizer=incremental)
+            offset = self._offset
         else:
-            mean_squared_norm = row_scales(X)[0]
+            # Training on centered features (a reparametrization of the
+            # intercept) keeps uncentered data well conditioned.
+            offset = scales[0].astype(X.dtype) if self.fit_intercept else None
+            spread = scales[2] if self.fit_intercept else np.hypot(*scales[::2])
             state = initial_state(
-                self, X.shape[1], len(classes), X.dtype, mean_squared_norm
+                self, X.shape[1], len(classes), X.dtype, float(np.sum(spread**2))
             )
-        learning_rate = self._learning_rate(X, len(classes), incremental and continuing)
+        learning_rate, row_scale = self._learning_rate(
+            scales, len(classes), incremental and continuing
+        )
         state.base_lr[:] = learning_rate  # honours set_params
-        objective = self._objective(len(classes))
+        objective = self._objective(len(classes), offset)
         optimizer = self._make_optimizer()
         if not (continuing and incremental):
             state.optimizer_state = optimizer.init(state.params)
@@ -283,6 +290,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             validate=validate,
             on_epoch=on_epoch,
+            row_scale=row_scale,
         )
         if history.diverged.any():
             self._diverged(state.epoch, learning_rate)
@@ -316,6 +324,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         elif first_call:
             fitted["validation_scores_"] = None
         fitted["learning_rate_"] = learning_rate
+        fitted["_row_scale"] = row_scale
+        fitted["_offset"] = offset
+        fitted["_model_params"] = params
         fitted.update(
             self._public_parameters(
                 objective,
@@ -339,8 +350,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
     def _loss_params(self):
         return {}
 
-    def _objective(self, n_classes):
-        return linear_objective(self, n_classes)
+    def _objective(self, n_classes, offset=None):
+        return linear_objective(self, n_classes, offset)
 
     def _check_classes(self, y, classes, continuing, incremental):
         """The classes of this fit, checked against the previous ones."""
@@ -408,17 +419,17 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             )
         return weight
 
-    def _learning_rate(self, X, n_classes, keep):
+    def _learning_rate(self, scales, n_classes, keep):
         """``learning_rate_init``, or the rate derived from the data for "auto".
 
         ``keep``: a later ``partial_fit`` call keeps the rate of the first.
         """
         if self.learning_rate_init != "auto":
-            return float(self.learning_rate_init)
+            return float(self.learning_rate_init), None
         if keep and hasattr(self, "learning_rate_"):
-            return self.learning_rate_
-        rate = auto_learning_rate(
-            X,
+            return self.learning_rate_, self._row_scale
+        rate, row_scale = auto_learning_rate(
+            scales,
             optimizer=self.optimizer,
             loss=self._loss_name(),
             n_classes=n_classes,
@@ -429,7 +440,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         )
         if self.verbose:
             print(f"Learning rate {rate:.3g} (learning_rate_init='auto')")
-        return rate
+        return rate, row_scale
 
     def _stored_state(self, dtype, keep_optimizer):
         """A copy of the fitted state, in ``dtype``, to continue training from."""
@@ -563,7 +574,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         self, objective, params, rng, X, y_index, weight, train_rows, val_rows, classes
     ):
         """``coef_``, ``intercept_`` and, for margin losses, ``temperature_``."""
-        W, b = params[:-1], params[-1]
+        W, b = params[:-1], objective.intercept(params)
         fitted = {}
         if len(classes) == 2:
             fitted["coef_"] = (W[:, 1] - W[:, 0])[None, :]
@@ -675,7 +686,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def linear_objective(estimator, n_classes):
+def linear_objective(estimator, n_classes, offset=None):
     """The training objective of an estimator's hyperparameters.
 
     Parameters
@@ -684,6 +695,8 @@ def linear_objective(estimator, n_classes):
         Its loss, penalty and ``fit_intercept`` are read.
     n_classes : int
         Number of classes.
+    offset : ndarray of shape (n_features,), default=None
+        Center of the data the intercept is relative to.
 
     Returns
     -------
@@ -697,6 +710,7 @@ def linear_objective(estimator, n_classes):
             estimator.penalty, estimator.alpha, estimator.l1_ratio, estimator.max_norm
         ),
         fit_intercept=estimator.fit_intercept,
+        offset=offset,
     )
 
 

@@ -79,6 +79,13 @@ class LinearObjective:
         Penalty terms (see :mod:`sklinear._penalties`); strengths per column.
     fit_intercept : bool, default=True
         Whether the intercept row is trained (its gradient is zero if not).
+    offset : ndarray of shape (n_features,), default=None
+        Center of the data: the scores are ``(X - offset) @ W + b``. This
+        reparametrizes the intercept (the public one is ``b - offset @ W``)
+        and leaves the objective unchanged, but makes it far better
+        conditioned when the features are not centered (a direction along
+        the mean no longer dwarfs the others). ``X`` is never centered: the
+        correction is a product with ``offset``, a rank-one term.
     """
 
     def __init__(
@@ -90,6 +97,7 @@ class LinearObjective:
         loss_params=None,
         penalty=(),
         fit_intercept=True,
+        offset=None,
     ):
         self.loss = loss
         self.n_classes = n_classes
@@ -99,6 +107,7 @@ class LinearObjective:
         self.smooth_terms = [term for term in self.penalty if term.smooth]
         self.step_terms = [term for term in self.penalty if not term.smooth]
         self.fit_intercept = fit_intercept
+        self.offset = offset
 
     @property
     def n_columns(self):
@@ -111,10 +120,16 @@ class LinearObjective:
         return values.reshape(self.n_models, self.n_classes).sum(axis=1)
 
     def decision(self, params, X):
-        """Scores ``X @ W + b`` of shape (n_samples, K * C)."""
-        scores = X @ params[:-1]
-        scores += params[-1]
-        return np.asarray(scores)
+        """Scores ``(X - offset) @ W + b`` of shape (n_samples, K * C)."""
+        scores = np.asarray(X @ params[:-1])
+        scores += self.intercept(params)
+        return scores
+
+    def intercept(self, params):
+        """The intercepts of the uncentered data: ``b - offset @ W``."""
+        if self.offset is None:
+            return params[-1]
+        return params[-1] - self.offset @ params[:-1]
 
     def value_and_grad(self, params, X, y, weight, out=None):
         """Smooth objective per model and, if ``out`` is given, its gradient.
@@ -150,9 +165,12 @@ class LinearObjective:
                 out[:-1] = X.T @ dscores
             else:
                 np.dot(X.T, dscores, out=out[:-1])
+            column_sums = dscores.sum(axis=0)
+            if self.offset is not None:
+                out[:-1] -= np.outer(self.offset, column_sums)
             for term in self.smooth_terms:
                 term.add_gradient(W, out[:-1])
-            out[-1] = dscores.sum(axis=0) if self.fit_intercept else 0.0
+            out[-1] = column_sums if self.fit_intercept else 0.0
         return value
 
     def _penalty_value(self, terms, W, start=0.0):
@@ -436,7 +454,7 @@ def run_epoch(state, objective, source, optimizer, lr, frozen=None):
     with np.errstate(over="ignore", invalid="ignore"):
         for X_batch, y_batch, w_batch in source.batches(state.rng):
             if shared:
-                batch_weight = float(w_batch.sum())
+                batch_weight = float(w_batch.sum(dtype=np.float64))
                 if batch_weight == 0:
                     continue
                 skip = idle
@@ -574,6 +592,7 @@ def train(
     validate=None,
     stop_on_divergence=True,
     on_epoch=None,
+    row_scale=None,
 ):
     """Epochs until ``max_iter`` or until every model meets its stopping criterion.
 
@@ -613,6 +632,10 @@ def train(
     on_epoch : callable, default=None
         Called as ``on_epoch(epoch, objective, score, seconds)`` after every
         epoch (``score`` None without ``validate``).
+    row_scale : ndarray of shape (n_features + 1,) or (n_features + 1, K * C)
+        Per-feature factors of the learning rate (the last row for the
+        intercept), shared or per column: a diagonal preconditioner. None
+        for a uniform rate.
 
     Returns
     -------
@@ -642,6 +665,9 @@ def train(
             if n_models == 1
             else per_column(rates, objective.n_classes, state.params.dtype)
         )
+        if row_scale is not None:
+            rows = row_scale if row_scale.ndim == 2 else row_scale[:, None]
+            lr = (rows * lr).astype(state.params.dtype)
         epoch_objective, diverged = run_epoch(
             state, objective, source, optimizer, lr, frozen=stopped
         )

@@ -1,29 +1,37 @@
 """The learning rate derived from the data: ``learning_rate_init="auto"``.
 
-Two families of optimizers need two kinds of step.
+The automatic rate is per feature: a diagonal preconditioner that makes the
+optimization path the same whatever the scale of each feature (as if every
+feature had been rescaled to unit size), so that raw pixels, pixels divided
+by 255, standardized features and features of mixed units all train at the
+defaults. The rate of feature ``j`` is ``learning_rate_ * row_scale[j]``.
 
 **Gradient steps** (``sgd``, ``momentum``, ``nesterov``) move the weights by
-``lr`` times the gradient. Gradient descent is stable for ``lr < 2 / L``,
+the rate times the gradient. Gradient descent is stable below ``2 / L``,
 where ``L`` is the Lipschitz constant of the gradient; scikit-learn's SAG
-solver uses ``1 / L`` with ``L = curvature * (max ||x||^2 + fit_intercept) +
-alpha`` (``get_auto_step_size``). A minibatch averages ``batch_size`` rows, so
-the mean squared row norm (and not the largest, which one outlying row can
-make arbitrarily large) bounds the curvature of the averaged loss:
-``lr = 1 / (curvature * (mean ||x||^2 + fit_intercept) + alpha)``. The
-curvature is that of the loss in the scores: 1/2 for the softmax
-cross-entropy (the largest eigenvalue of ``diag(p) - p p^T``), 2 per
-squared-hinge term. The hinge is not smooth; its subgradient has the
-scale of the squared hinge's at unit violation, so it gets the squared
-hinge's step. Momentum multiplies the effective step by ``1 / (1 -
-momentum)``, which the rate divides out.
+solver takes ``1 / L`` with ``L = curvature * (max ||x||^2 +
+fit_intercept) + alpha`` (``get_auto_step_size``). Here a minibatch averages
+many rows, so the mean (not the largest) squared norm bounds the curvature
+of the averaged loss, and after rescaling feature ``j`` by its root mean
+square ``q_j`` every row has squared norm about ``d``, the number of
+non-constant-zero features (plus one for the intercept). Hence ``rate_j =
+1 / (curvature * d * q_j**2 + alpha)``. The curvature is that of the loss in
+the scores: 1/2 for the softmax cross-entropy (the largest eigenvalue of
+``diag(p) - p p^T``), twice the number of terms for the squared hinge. The
+hinge is not smooth; its subgradient has the squared hinge's scale at unit
+violation, and the same rate works. Momentum multiplies the effective step
+by ``1 / (1 - momentum)``, which the rate divides out.
 
 **Normalized steps** (``adam``, ``rmsprop``, ``adagrad``, and the
-perturbations of ``random_search``) move every coordinate by about ``lr``
-whatever the gradient's scale, so a step changes the score of a row by
-about ``lr * ||x||_1``. The rate is the one that moves scores by a fixed
-amount: ``lr = scale / mean(||x||_1 + fit_intercept)``. It shrinks as the
-number and the scale of the features grow. AdaGrad's steps shrink with the
-square root of the steps taken, so it starts ten times larger.
+perturbations of ``random_search``) move every weight by about the rate
+whatever the gradient's scale, so one step changes the score of a row by
+about ``sum_j rate_j |x_j|``. The rate that moves scores by a fixed amount
+(0.1) is ``rate_j = 0.1 / (d * m_j)`` with ``m_j`` the mean absolute value of
+feature ``j``: it shrinks as the number and the scale of the features grow.
+AdaGrad's steps shrink with the square root of the steps taken, so it
+starts ten times larger.
+
+Both use the statistics of up to 2000 evenly spaced rows.
 """
 
 import numpy as np
@@ -33,13 +41,21 @@ import scipy.sparse as sp
 _SCORE_STEP = 0.1
 _ADAGRAD_FACTOR = 10.0
 _STATISTICS_ROWS = 2000
+_CHUNK_ROWS = 128
+_NORMALIZED = ("adam", "rmsprop", "adagrad", "random_search")
 
 
-def row_scales(X):
-    """Mean squared Euclidean norm and mean L1 norm of the rows of ``X``.
+def _sample_rows(n_rows):
+    if n_rows > _STATISTICS_ROWS:
+        return np.linspace(0, n_rows - 1, _STATISTICS_ROWS).astype(np.intp)
+    return np.arange(n_rows)
 
-    Both are computed in float64 on up to 2000 evenly spaced rows (all rows
-    when fewer), which is enough for a mean and draws no random numbers.
+
+def feature_scales(X):
+    """Mean, mean absolute deviation and standard deviation of each feature.
+
+    Computed in float64 on up to 2000 evenly spaced rows (all rows when
+    fewer): enough for a mean, and no random numbers are drawn.
 
     Parameters
     ----------
@@ -48,38 +64,51 @@ def row_scales(X):
 
     Returns
     -------
-    mean_squared_norm : float
-        Mean of ``||x||_2^2``.
-    mean_l1_norm : float
-        Mean of ``||x||_1``.
+    mean : ndarray of shape (n_features,)
+        Mean of ``x_j``.
+    mean_abs : ndarray of shape (n_features,)
+        Mean of ``|x_j - mean_j|``.
+    std : ndarray of shape (n_features,)
+        Square root of the mean of ``(x_j - mean_j)**2``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> row_scales(np.array([[3.0, 4.0], [0.0, 0.0]]))
-    (12.5, 3.5)
+    >>> feature_scales(np.array([[3.0, 1.0], [-1.0, 1.0]]))
+    (array([1., 1.]), array([2., 0.]), array([2., 0.]))
     """
-    n_rows = X.shape[0]
-    if n_rows > _STATISTICS_ROWS:
-        X = X[np.linspace(0, n_rows - 1, _STATISTICS_ROWS).astype(np.intp)]
-    if sp.issparse(X):
-        values = np.abs(X.data.astype(np.float64))
-        X = sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
-        squared = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-        l1 = np.asarray(X.sum(axis=1)).ravel()
-    else:
-        X = np.abs(np.asarray(X, dtype=np.float64))
-        # Dividing by the largest value keeps the squares from overflowing.
-        peak = X.max(initial=0.0)
-        if peak > 0:
-            X = X / peak
-        squared = np.einsum("ij,ij->i", X, X) * peak**2
-        l1 = X.sum(axis=1) * peak
-    return float(squared.mean()), float(l1.mean())
+    rows = _sample_rows(X.shape[0])
+    n_rows = len(rows)
+
+    def chunks():
+        for start in range(0, n_rows, _CHUNK_ROWS):
+            chunk = X[rows[start : start + _CHUNK_ROWS]]
+            chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+            yield np.asarray(chunk, dtype=np.float64)
+
+    # Dividing by each column's largest magnitude keeps the squares finite;
+    # chunks keep the memory small beside X.
+    peak = np.zeros(X.shape[1])
+    total = np.zeros(X.shape[1])
+    for chunk in chunks():
+        np.maximum(peak, np.abs(chunk).max(axis=0), out=peak)
+    peak[peak == 0] = 1.0
+    for chunk in chunks():
+        total += (chunk / peak).sum(axis=0)
+    mean = total / max(n_rows, 1)
+    absolute = np.zeros(X.shape[1])
+    squared = np.zeros(X.shape[1])
+    for chunk in chunks():
+        chunk /= peak
+        chunk -= mean
+        absolute += np.abs(chunk).sum(axis=0)
+        squared += np.einsum("ij,ij->j", chunk, chunk)
+    n = max(n_rows, 1)
+    return mean * peak, absolute / n * peak, np.sqrt(squared / n) * peak
 
 
 def auto_learning_rate(
-    X,
+    scales,
     *,
     optimizer,
     loss,
@@ -89,12 +118,12 @@ def auto_learning_rate(
     momentum=0.9,
     multi_class="weston_watkins",
 ):
-    """The learning rate ``learning_rate_init="auto"`` stands for.
+    """The rates ``learning_rate_init="auto"`` stands for.
 
     Parameters
     ----------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Training data.
+    scales : tuple of ndarray
+        The data's :func:`feature_scales`.
     optimizer : str
         Name in :data:`sklinear._optimizers.OPTIMIZERS`.
     loss : str
@@ -112,29 +141,42 @@ def auto_learning_rate(
 
     Returns
     -------
-    float
+    rate : float
+        The rate of a feature of unit scale.
+    row_scale : ndarray of shape (n_features + 1,)
+        Factor of each feature's rate, the intercept's last (1).
 
     Examples
     --------
     >>> import numpy as np
-    >>> X = np.random.default_rng(0).standard_normal((500, 100))
-    >>> lr = auto_learning_rate(X, optimizer="sgd", loss="log_loss", n_classes=3)
-    >>> round(1 / lr, -1)  # 1/2 * (E||x||^2 + 1), E||x||^2 = 100
-    50.0
+    >>> X = np.random.default_rng(0).standard_normal((500, 99))
+    >>> X[:, -1] = 0.0
+    >>> rate, row_scale = auto_learning_rate(
+    ...     feature_scales(X), optimizer="sgd", loss="log_loss", n_classes=3
+    ... )
+    >>> round(1 / rate)  # curvature 1/2 times 98 features plus the intercept
+    50
     """
-    mean_squared_norm, mean_l1_norm = row_scales(X)
-    intercept = float(fit_intercept)
-    if optimizer in ("adam", "rmsprop", "adagrad", "random_search"):
-        scale = mean_l1_norm + intercept
-        lr = _SCORE_STEP / scale if scale > 0 else _SCORE_STEP
-        return lr * _ADAGRAD_FACTOR if optimizer == "adagrad" else lr
+    _, mean_abs, std = scales
+    scale = mean_abs if optimizer in _NORMALIZED else std
+    used = scale > 0
+    n_used = int(used.sum()) + int(fit_intercept)
+    n_used = max(n_used, 1)
+    safe = np.where(used, scale, 1.0)
+    if optimizer in _NORMALIZED:
+        rate = _SCORE_STEP / n_used
+        if optimizer == "adagrad":
+            rate *= _ADAGRAD_FACTOR
+        return rate, np.append(1.0 / safe, 1.0)
     if loss == "log_loss":
         curvature = 0.5
     else:
         n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
         curvature = 2.0 * (n_terms + 1)
-    lipschitz = curvature * (mean_squared_norm + intercept) + alpha
-    lr = 1.0 / lipschitz if lipschitz > 0 else 1.0
+    rate = 1.0 / (curvature * n_used)
     if optimizer in ("momentum", "nesterov"):
-        lr *= 1.0 - momentum
-    return lr
+        rate *= 1.0 - momentum
+    # rate * row_scale_j = 1 / (curvature * d * q_j**2 + alpha), for momentum
+    # scaled as the rate.
+    row_scale = 1.0 / (safe**2 + alpha * rate)
+    return rate, np.append(row_scale, 1.0 / (1.0 + alpha * rate))

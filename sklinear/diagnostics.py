@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_X_y
 
 from ._base import initial_state, linear_objective
-from ._learning_rate import row_scales
+from ._learning_rate import feature_scales
 
 __all__ = ["InitialLossCheck", "gradient_check", "initial_loss_check", "objective"]
 
@@ -51,7 +51,8 @@ def _prepare(estimator, X, y, sample_weight, dtype):
                 f"X has {X.shape[1]} features, but {type(estimator).__name__} was "
                 f"fitted with {estimator.n_features_in_}."
             )
-        params = estimator._params.astype(dtype)
+        params = estimator._model_params.astype(dtype)
+        offset = estimator._offset
     else:
         classes = np.unique(y)
         if len(classes) < 2:
@@ -59,9 +60,11 @@ def _prepare(estimator, X, y, sample_weight, dtype):
                 f"{type(estimator).__name__} needs samples of at least 2 classes in "
                 f"the data, but the data contains only one class: {classes.tolist()}."
             )
+        spread = feature_scales(X)[2]
         params = initial_state(
-            estimator, X.shape[1], len(classes), dtype, row_scales(X)[0]
+            estimator, X.shape[1], len(classes), dtype, float(np.sum(spread**2))
         ).params
+        offset = None
     unknown = np.setdiff1d(y, classes)
     if unknown.size:
         raise ValueError(f"y contains labels {unknown.tolist()} unknown to the model.")
@@ -69,7 +72,10 @@ def _prepare(estimator, X, y, sample_weight, dtype):
     weight = _check_sample_weight(
         sample_weight, X, dtype=dtype, ensure_non_negative=True
     )
-    return linear_objective(estimator, len(classes)), X, y_index, weight, params
+    objective = linear_objective(
+        estimator, len(classes), None if offset is None else offset.astype(dtype)
+    )
+    return objective, X, y_index, weight, params
 
 
 def gradient_check(
