@@ -35,8 +35,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._engine import BatchSource, LinearObjective, TrainState, finite_scores, train
-from ._learning_rate import auto_learning_rate, feature_scales
+from ._engine import (
+    BatchSource,
+    LinearObjective,
+    Preconditioner,
+    TrainState,
+    finite_scores,
+    train,
+)
+from ._learning_rate import auto_learning_rate, feature_scales, typical_row_norm
 from ._optimizers import OPTIMIZERS
 from ._penalties import PENALTIES, penalty_strengths, penalty_terms
 from ._schedules import SCHEDULES
@@ -91,7 +98,11 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
         ],
-        "average": ["boolean", Interval(Integral, 0, None, closed="left")],
+        "average": [
+            "boolean",
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "lr_decay_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -210,12 +221,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "are needed."
                 )
 
-        if self.average and self.optimizer == "random_search":
-            raise ValueError(
-                "average is not supported with optimizer='random_search', which "
-                "takes no gradient steps to average; set average=False."
-            )
-        scales = feature_scales(X)
+        average_after = self._average_after()
+        scales = feature_scales(X, weight)
         if continuing:
             state = self._stored_state(X.dtype, keep_optimizer=incremental)
             offset = self._offset
@@ -223,21 +230,21 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             # Training on centered features (a reparametrization of the
             # intercept) keeps uncentered data well conditioned.
             offset = scales[0].astype(X.dtype) if self.fit_intercept else None
-            spread = scales[2] if self.fit_intercept else np.hypot(*scales[::2])
-            state = initial_state(
-                self, X.shape[1], len(classes), X.dtype, float(np.sum(spread**2))
+            row_norm = typical_row_norm(
+                scales, self._penalty_strength(), offset is not None
             )
-        learning_rate, row_scale = self._learning_rate(
-            scales, len(classes), incremental and continuing
+            state = initial_state(self, X.shape[1], len(classes), X.dtype, row_norm)
+        learning_rate, preconditioner = self._learning_rate(
+            scales, len(classes), incremental and continuing, X.dtype
         )
         state.base_lr[:] = learning_rate  # honours set_params
         objective = self._objective(len(classes), offset)
         optimizer = self._make_optimizer()
         if not (continuing and incremental):
             state.optimizer_state = optimizer.init(state.params)
-        if self.average and (state.average is None or not incremental):
-            state.start_averaging(after=int(self.average))
-        elif not self.average:
+        if average_after and (state.average is None or not incremental):
+            state.start_averaging(after=average_after)
+        elif not average_after:
             state.average = state.n_averaged = None
 
         train_rows, val_rows = (None, None)
@@ -290,7 +297,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             validate=validate,
             on_epoch=on_epoch,
-            row_scale=row_scale,
+            preconditioner=preconditioner,
         )
         if history.diverged.any():
             self._diverged(state.epoch, learning_rate)
@@ -324,7 +331,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         elif first_call:
             fitted["validation_scores_"] = None
         fitted["learning_rate_"] = learning_rate
-        fitted["_row_scale"] = row_scale
+        fitted["_preconditioner"] = (
+            None if preconditioner is None else tuple(preconditioner)
+        )
         fitted["_offset"] = offset
         fitted["_model_params"] = params
         fitted.update(
@@ -419,7 +428,22 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             )
         return weight
 
-    def _learning_rate(self, scales, n_classes, keep):
+    def _average_after(self):
+        """Samples after which averaging starts; 0 for no averaging."""
+        if self.average == "auto":
+            return 0 if self.optimizer == "random_search" else 1
+        if self.average and self.optimizer == "random_search":
+            raise ValueError(
+                "average is not supported with optimizer='random_search', which "
+                "takes no gradient steps to average; set average=False."
+            )
+        return int(self.average)
+
+    def _penalty_strength(self):
+        """Total strength of the L2 and L1 terms."""
+        return sum(penalty_strengths(self.penalty, self.alpha, self.l1_ratio))
+
+    def _learning_rate(self, scales, n_classes, keep, dtype):
         """``learning_rate_init``, or the rate derived from the data for "auto".
 
         ``keep``: a later ``partial_fit`` call keeps the rate of the first.
@@ -427,20 +451,24 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         if self.learning_rate_init != "auto":
             return float(self.learning_rate_init), None
         if keep and hasattr(self, "learning_rate_"):
-            return self.learning_rate_, self._row_scale
-        rate, row_scale = auto_learning_rate(
+            stored = self._preconditioner
+            return self.learning_rate_, stored and Preconditioner(*stored)
+        rate, gradient_scale, update_scale = auto_learning_rate(
             scales,
             optimizer=self.optimizer,
             loss=self._loss_name(),
             n_classes=n_classes,
-            alpha=penalty_strengths(self.penalty, self.alpha, self.l1_ratio)[0],
+            alpha=self._penalty_strength(),
             fit_intercept=self.fit_intercept,
             momentum=self.momentum,
             multi_class=self._loss_params().get("multi_class", "weston_watkins"),
         )
         if self.verbose:
             print(f"Learning rate {rate:.3g} (learning_rate_init='auto')")
-        return rate, row_scale
+        preconditioner = Preconditioner(
+            gradient_scale[:, None].astype(dtype), update_scale[:, None].astype(dtype)
+        )
+        return rate, preconditioner
 
     def _stored_state(self, dtype, keep_optimizer):
         """A copy of the fitted state, in ``dtype``, to continue training from."""
@@ -714,7 +742,7 @@ def linear_objective(estimator, n_classes, offset=None):
     )
 
 
-def initial_state(estimator, n_features, n_classes, dtype, mean_squared_norm):
+def initial_state(estimator, n_features, n_classes, dtype, row_norm):
     """Small random weights, zero intercept and a generator seeded by ``random_state``.
 
     The weights are drawn so that the scores of a typical row are about
@@ -729,9 +757,9 @@ def initial_state(estimator, n_features, n_classes, dtype, mean_squared_norm):
         Shape of the weights.
     dtype : dtype
         Dtype of the parameters.
-    mean_squared_norm : float
-        Mean squared norm of the rows (see
-        :func:`sklinear._learning_rate.row_scales`).
+    row_norm : float
+        Norm of a typical row: the root of the mean squared norm (see
+        :func:`sklinear._learning_rate.feature_scales`).
 
     Returns
     -------
@@ -741,7 +769,7 @@ def initial_state(estimator, n_features, n_classes, dtype, mean_squared_norm):
     seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
     rng = np.random.default_rng(seed)
     params = np.zeros((n_features + 1, n_classes), dtype=dtype)
-    scale = np.sqrt(mean_squared_norm) if mean_squared_norm > 0 else 1.0
+    scale = row_norm if 0 < row_norm < np.inf else 1.0
     params[:-1] = rng.standard_normal((n_features, n_classes)) * (_INIT_SCALE / scale)
     return TrainState(params, {}, rng, np.zeros(1))
 

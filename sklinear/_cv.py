@@ -28,8 +28,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseLinearSGD, _fit_temperature, _max_row_norm, initial_state
-from ._engine import BatchSource, LinearObjective, finite_scores, per_column, train
-from ._learning_rate import feature_scales
+from ._engine import (
+    BatchSource,
+    LinearObjective,
+    Preconditioner,
+    finite_scores,
+    per_column,
+    train,
+)
+from ._learning_rate import feature_scales, typical_row_norm
 from ._penalties import penalty_terms
 from .losses import LOSSES
 
@@ -140,11 +147,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         candidates = self._candidates()
         base = self._plain_params()
         template = self._plain(**base, **candidates[0])
-        if template.average and template.optimizer == "random_search":
-            raise ValueError(
-                "average is not supported with optimizer='random_search'; set "
-                "average=False."
-            )
+        template._average_after()  # raises for averaging random search
         X, y = validate_data(
             self,
             X,
@@ -225,25 +228,45 @@ def _train_models(models, X, y_index, weights, n_classes):
     """
     first = models[0]
     n_models = len(models)
-    scales = feature_scales(X)
-    offset = scales[0].astype(X.dtype) if first.fit_intercept else None
-    spread = scales[2] if first.fit_intercept else np.hypot(*scales[::2])
-    state = initial_state(
-        first, X.shape[1], n_classes, X.dtype, float(np.sum(spread**2))
-    )
-    state.params = np.tile(state.params, (1, n_models))
-    rates, row_scales = zip(
-        *(model._learning_rate(scales, n_classes, keep=False) for model in models),
+    # Each model's statistics are those of its weighted rows, as in its
+    # plain fit; models of one fold share them.
+    by_column = {}
+    scales = []
+    for k in range(n_models):
+        key = weights[:, k].tobytes()
+        if key not in by_column:
+            by_column[key] = feature_scales(X, weights[:, k])
+        scales.append(by_column[key])
+    state = initial_state(first, X.shape[1], n_classes, X.dtype, 1.0)
+    draw = state.params
+    blocks, offsets = [], []
+    for model, scale in zip(models, scales, strict=True):
+        norm = typical_row_norm(scale, model._penalty_strength(), first.fit_intercept)
+        blocks.append(draw / (norm if 0 < norm < np.inf else 1.0))
+        offsets.append(np.repeat(scale[0][:, None], n_classes, axis=1))
+    state.params = np.hstack(blocks).astype(X.dtype)
+    offset = np.hstack(offsets).astype(X.dtype) if first.fit_intercept else None
+    rates, preconditioners = zip(
+        *(
+            model._learning_rate(scale, n_classes, keep=False, dtype=X.dtype)
+            for model, scale in zip(models, scales, strict=True)
+        ),
         strict=True,
     )
     state.base_lr = np.array(rates, dtype=np.float64)
-    row_scale = np.column_stack(
-        [np.ones(X.shape[1] + 1) if rs is None else rs for rs in row_scales]
-    )
-    if all(rs is None for rs in row_scales):
-        row_scale = None
-    else:
-        row_scale = np.repeat(row_scale, n_classes, axis=1)
+    preconditioner = None
+    if any(p is not None for p in preconditioners):
+        ones = np.ones((X.shape[1] + 1, 1), dtype=X.dtype)
+        preconditioner = Preconditioner(
+            *(
+                np.repeat(
+                    np.hstack([ones if p is None else p[i] for p in preconditioners]),
+                    n_classes,
+                    axis=1,
+                )
+                for i in (0, 1)
+            )
+        )
     loss_params = dict(first._loss_params())
     if "margin" in loss_params:
         loss_params["margin"] = np.array([m.margin for m in models], dtype=X.dtype)
@@ -263,8 +286,8 @@ def _train_models(models, X, y_index, weights, n_classes):
     )
     optimizer = first._make_optimizer()
     state.optimizer_state = optimizer.init(state.params)
-    if first.average:
-        state.start_averaging(after=int(first.average))
+    if first._average_after():
+        state.start_averaging(after=first._average_after())
     train_rows, val_rows = first._split_validation(X, y_index, state.rng)
     source = BatchSource(
         X,
@@ -304,7 +327,7 @@ def _train_models(models, X, y_index, weights, n_classes):
         n_iter_no_change=first.n_iter_no_change,
         validate=validate,
         stop_on_divergence=False,
-        row_scale=row_scale,
+        preconditioner=preconditioner,
     )
     params = state.model_params(objective.step_terms)
     diverged = history.diverged | ~finite_scores(objective, params, X, _max_row_norm(X))

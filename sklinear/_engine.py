@@ -22,6 +22,7 @@ criterion.
 import copy
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -79,8 +80,9 @@ class LinearObjective:
         Penalty terms (see :mod:`sklinear._penalties`); strengths per column.
     fit_intercept : bool, default=True
         Whether the intercept row is trained (its gradient is zero if not).
-    offset : ndarray of shape (n_features,), default=None
-        Center of the data: the scores are ``(X - offset) @ W + b``. This
+    offset : ndarray of shape (n_features,) or (n_features, K * C), default=None
+        Center of the data (per column): the scores are ``(X - offset) @ W +
+        b``. This
         reparametrizes the intercept (the public one is ``b - offset @ W``)
         and leaves the objective unchanged, but makes it far better
         conditioned when the features are not centered (a direction along
@@ -129,6 +131,8 @@ class LinearObjective:
         """The intercepts of the uncentered data: ``b - offset @ W``."""
         if self.offset is None:
             return params[-1]
+        if self.offset.ndim == 2:
+            return params[-1] - np.einsum("ij,ij->j", self.offset, params[:-1])
         return params[-1] - self.offset @ params[:-1]
 
     def value_and_grad(self, params, X, y, weight, out=None):
@@ -166,7 +170,9 @@ class LinearObjective:
             else:
                 np.dot(X.T, dscores, out=out[:-1])
             column_sums = dscores.sum(axis=0)
-            if self.offset is not None:
+            if self.offset is not None and self.offset.ndim == 2:
+                out[:-1] -= self.offset * column_sums
+            elif self.offset is not None:
                 out[:-1] -= np.outer(self.offset, column_sums)
             for term in self.smooth_terms:
                 term.add_gradient(W, out[:-1])
@@ -243,6 +249,11 @@ class BatchSource:
         )
         self.shuffle = shuffle
         self.dropout = dropout
+
+    @property
+    def n_batches(self):
+        """Minibatches per epoch."""
+        return -(-self.n_rows // self.batch_size)
 
     def batches(self, rng):
         """Yield ``(X_batch, y_batch, w_batch)`` for one epoch."""
@@ -374,11 +385,14 @@ def _restore_columns(state, columns, saved):
         array[..., columns] = values
 
 
-def _step(state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr):
+def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
     """One optimizer step on one minibatch; returns each model's objective."""
+    X_batch, y_batch, w_batch = batch
     params = state.params
     if optimizer.uses_gradient:
         value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
+        if preconditioner is not None:
+            grad *= preconditioner.gradient
         update, state.optimizer_state = optimizer.update(
             grad, state.optimizer_state, lr
         )
@@ -388,6 +402,11 @@ def _step(state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr):
             return objective.value(candidate, X_batch, y_batch, w_batch)
 
         value = objective.value_and_grad(params, X_batch, y_batch, w_batch)
+        if preconditioner is not None:
+            # Perturbations on the scale of each feature's weight; accepted
+            # or not on the weights themselves.
+            lr = lr * preconditioner.update
+            preconditioner = None
         update, state.optimizer_state = optimizer.update(
             None,
             state.optimizer_state,
@@ -398,8 +417,12 @@ def _step(state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr):
         )
     if objective.step_terms:
         value = value + objective.nonsmooth_value(params)
+    if preconditioner is not None:
+        update *= preconditioner.update
     params += update
-    objective.after_step(params, lambda: optimizer.step_size(state.optimizer_state, lr))
+    objective.after_step(
+        params, lambda: _step_size(optimizer, state.optimizer_state, lr, preconditioner)
+    )
     if state.average is not None:
         state.samples += len(y_batch)
         if state.samples >= state.average_from:
@@ -410,7 +433,31 @@ def _step(state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr):
     return value
 
 
-def run_epoch(state, objective, source, optimizer, lr, frozen=None):
+def _step_size(optimizer, optimizer_state, lr, preconditioner):
+    """The optimizer's effective step per coordinate, on the weights."""
+    size = optimizer.step_size(optimizer_state, lr)
+    if preconditioner is None:
+        return size
+    return size * preconditioner.gradient * preconditioner.update
+
+
+class Preconditioner(NamedTuple):
+    """A diagonal change of variables of the optimizer: ``theta = w / scale``.
+
+    The optimizer sees the gradient times ``gradient`` and its step is
+    multiplied by ``update`` before it is added to the parameters. With
+    ``gradient = update = 1 / s`` per feature this is the optimization of
+    features rescaled to unit spread ``s``, without touching ``X``. Arrays of
+    shape (n_features + 1, 1) or (n_features + 1, K * C).
+    """
+
+    gradient: np.ndarray
+    update: np.ndarray
+
+
+def run_epoch(
+    state, objective, source, optimizer, lr, frozen=None, preconditioner=None
+):
     """One pass over the minibatches of ``source``, in place on ``state``.
 
     Parameters
@@ -427,6 +474,8 @@ def run_epoch(state, objective, source, optimizer, lr, frozen=None):
         Learning rate (per column, in the dtype of the parameters).
     frozen : ndarray of bool of shape (K,), default=None
         Models left unchanged (stopped or diverged before).
+    preconditioner : Preconditioner, default=None
+        Diagonal change of variables of the optimizer.
 
     Returns
     -------
@@ -467,7 +516,13 @@ def run_epoch(state, objective, source, optimizer, lr, frozen=None):
             if skip is not None:
                 saved = _save_columns(state, skip)
             value = _step(
-                state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr
+                state,
+                objective,
+                optimizer,
+                grad,
+                (X_batch, y_batch, w_batch),
+                lr,
+                preconditioner,
             )
             if skip is not None:
                 _restore_columns(state, skip, saved)
@@ -532,18 +587,17 @@ def finite_scores(objective, params, X, max_row_norm):
     limit = np.finfo(params.dtype).max / 4
     with np.errstate(over="ignore", invalid="ignore"):
         W = params[:-1].astype(np.float64)
-        bound = max_row_norm * np.sqrt(np.einsum("ij,ij->j", W, W)) + np.abs(
-            params[-1].astype(np.float64)
-        )
+        intercept = objective.intercept(params).astype(np.float64)
+        bound = max_row_norm * np.sqrt(np.einsum("ij,ij->j", W, W)) + np.abs(intercept)
         ok = (bound < limit).reshape(objective.n_models, -1).all(axis=1)
         ok &= _finite_models(params, objective)
         unsure = ~ok & _finite_models(params, objective)
         if unsure.any():
             columns = objective.model_columns(unsure)
-            sub = params[:, columns]
             good = np.ones(columns.sum(), dtype=bool)
             for start in range(0, X.shape[0], _SCORE_CHUNK):
-                scores = objective.decision(sub, X[start : start + _SCORE_CHUNK])
+                chunk = X[start : start + _SCORE_CHUNK]
+                scores = objective.decision(params, chunk)[:, columns]
                 good &= (np.abs(scores) < limit).all(axis=0)
             ok[unsure] = good.reshape(-1, objective.n_classes).all(axis=1)
     return ok
@@ -592,7 +646,7 @@ def train(
     validate=None,
     stop_on_divergence=True,
     on_epoch=None,
-    row_scale=None,
+    preconditioner=None,
 ):
     """Epochs until ``max_iter`` or until every model meets its stopping criterion.
 
@@ -620,7 +674,9 @@ def train(
     max_iter : int, default=1
         Epochs at most.
     tol : float or None, default=None
-        Improvement needed; None runs ``max_iter`` epochs.
+        Improvement needed: relative for the epoch objective (``tol`` times
+        the best objective so far), absolute for a validation score; None
+        runs ``max_iter`` epochs.
     n_iter_no_change : int, default=5
         Epochs without improvement before a model stops.
     validate : callable, default=None
@@ -632,10 +688,8 @@ def train(
     on_epoch : callable, default=None
         Called as ``on_epoch(epoch, objective, score, seconds)`` after every
         epoch (``score`` None without ``validate``).
-    row_scale : ndarray of shape (n_features + 1,) or (n_features + 1, K * C)
-        Per-feature factors of the learning rate (the last row for the
-        intercept), shared or per column: a diagonal preconditioner. None
-        for a uniform rate.
+    preconditioner : Preconditioner, default=None
+        Diagonal change of variables of the optimizer (per-feature scales).
 
     Returns
     -------
@@ -665,11 +719,14 @@ def train(
             if n_models == 1
             else per_column(rates, objective.n_classes, state.params.dtype)
         )
-        if row_scale is not None:
-            rows = row_scale if row_scale.ndim == 2 else row_scale[:, None]
-            lr = (rows * lr).astype(state.params.dtype)
         epoch_objective, diverged = run_epoch(
-            state, objective, source, optimizer, lr, frozen=stopped
+            state,
+            objective,
+            source,
+            optimizer,
+            lr,
+            frozen=stopped,
+            preconditioner=preconditioner,
         )
         running = ~stopped
         history.n_iter[running & ~diverged] += 1
@@ -688,7 +745,11 @@ def train(
             on_epoch(state.epoch, epoch_objective, score, time.perf_counter() - start)
         improving = running & ~diverged
         if tol is not None:
-            stalled = improving & (criterion > history.best - tol)
+            # The objective must improve by tol of itself; a validation
+            # score (already on the scale of [0, 1]) by tol.
+            needed = tol if validate is not None else tol * np.abs(history.best)
+            with np.errstate(invalid="ignore"):
+                stalled = improving & (criterion > history.best - needed)
             no_improvement[stalled] += 1
             no_improvement[improving & ~stalled] = 0
         if validate is not None:

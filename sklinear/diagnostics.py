@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_X_y
 
 from ._base import initial_state, linear_objective
-from ._learning_rate import feature_scales
+from ._learning_rate import feature_scales, typical_row_norm
 
 __all__ = ["InitialLossCheck", "gradient_check", "initial_loss_check", "objective"]
 
@@ -60,9 +60,11 @@ def _prepare(estimator, X, y, sample_weight, dtype):
                 f"{type(estimator).__name__} needs samples of at least 2 classes in "
                 f"the data, but the data contains only one class: {classes.tolist()}."
             )
-        spread = feature_scales(X)[2]
+        row_norm = typical_row_norm(
+            feature_scales(X), estimator._penalty_strength(), estimator.fit_intercept
+        )
         params = initial_state(
-            estimator, X.shape[1], len(classes), dtype, float(np.sum(spread**2))
+            estimator, X.shape[1], len(classes), dtype, row_norm
         ).params
         offset = None
     unknown = np.setdiff1d(y, classes)

@@ -30,24 +30,45 @@ _SHARED_PARAMETERS_DOC = """
         Whether to learn an intercept (never penalized).
     optimizer : {"sgd", "momentum", "nesterov", "adam", "adagrad", "rmsprop", \
 "random_search"}, default="adam"
-        Update rule. Adam is the default because it is insensitive to the
-        scale of each feature; ``"sgd"`` with a tuned ``learning_rate_init``
-        is the CS231n baseline. ``"random_search"`` is the CS231n baseline: it uses no
-        gradient, tries the weights plus Gaussian noise of scale
-        ``learning_rate_init`` on each minibatch and keeps them only if the
-        minibatch objective goes down.
+        Update rule. Adam, the default, steps every weight by about its rate
+        whatever the gradient's scale, which with the automatic per-feature
+        rate makes training insensitive to the scale of each feature;
+        ``"sgd"`` is the CS231n baseline. ``"random_search"`` is CS231n's
+        first baseline: it uses no gradient, tries the weights plus Gaussian
+        noise of scale ``learning_rate_init`` on each minibatch and keeps
+        them only if the minibatch objective goes down.
     learning_rate : {"constant", "invscaling", "step", "adaptive"}, \
 default="constant"
         Schedule of the learning rate over epochs: ``"invscaling"`` divides it
         by ``(epoch + 1) ** power_t``; ``"step"`` multiplies it by
         ``lr_decay`` every ``lr_decay_epochs`` epochs (the CS231n solver);
         ``"adaptive"`` divides it by 5 whenever the stopping criterion stalls
-        for ``n_iter_no_change`` epochs, and stops below 1e-6.
-    learning_rate_init : float, default=0.01
+        for ``n_iter_no_change`` epochs, and stops once it is below a
+        thousandth of its start.
+    learning_rate_init : float or "auto", default="auto"
         Initial learning rate (the perturbation scale for random search).
-        With Adam each coordinate moves by about this much per step, so on
-        thousands of standardized features (CIFAR-10 pixels) 1e-3 works
-        better; plain ``"sgd"`` usually wants 0.01 to 0.1.
+        ``"auto"`` derives one rate per feature from the training data at
+        the start of ``fit`` (and of the first ``partial_fit``): for Adam,
+        RMSProp, AdaGrad and random search the step that moves the scores
+        of a typical row by about 1, split over the features in proportion
+        to their spread; for SGD, momentum and Nesterov ``1 / L`` with
+        ``L`` the curvature bound of the loss, as in scikit-learn's SAG
+        solver. The rates then do not depend on the scale of any feature:
+        raw pixels, pixels divided by 255 and standardized features train
+        the same. The rate of a feature of unit spread is stored as
+        ``learning_rate_``. A float is one rate for every weight (with
+        Adam, each weight moves by about that much per step).
+    average : bool, int or "auto", default="auto"
+        Polyak–Ruppert averaging: predict with the mean of the parameters
+        after each step instead of the last ones, which removes most of the
+        noise of a constant step. An int ``n`` starts averaging once ``n``
+        samples have been seen (``True`` is 1); ``"auto"`` is True for the
+        gradient optimizers and False for ``"random_search"``, which takes
+        no gradient steps to average (asking it to average is an error). The
+        average is also what early stopping scores and what
+        ``temperature_`` is fitted on. With an L1 penalty, averaged weights
+        are zero where the last iterate's are (averaging alone would leave
+        none exactly zero).
     power_t : float, default=0.5
         Exponent of ``"invscaling"``.
     lr_decay : float, default=0.95
@@ -68,11 +89,12 @@ default="constant"
         the whole training set (full-batch gradient descent).
     max_iter : int, default=100
         Maximum number of epochs (passes over the data).
-    tol : float or None, default=1e-3
-        Training stops when the epoch objective has not decreased by ``tol``
-        (or, with early stopping, the validation accuracy has not increased
-        by ``tol``) for ``n_iter_no_change`` epochs. None: run ``max_iter``
-        epochs.
+    tol : float or None, default=1e-2
+        Training stops when the epoch objective has not decreased by more
+        than ``tol`` times its best value so far (a relative tolerance, so
+        that it means the same for every loss and scale), or with early
+        stopping the validation accuracy has not increased by ``tol``, for
+        ``n_iter_no_change`` epochs. None: run ``max_iter`` epochs.
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     early_stopping : bool, default=False
@@ -122,6 +144,9 @@ _SHARED_ATTRIBUTES_DOC = """
         Best validation accuracy; only with early stopping.
     initial_loss_ : float
         Data loss of the initial small random weights on the first minibatch.
+    learning_rate_ : float
+        The learning rate used: ``learning_rate_init``, or the automatic
+        rate of a feature of unit spread.
     expected_initial_loss_ : float
         What ``initial_loss_`` should be about (the CS231n sanity check).
 """
@@ -196,7 +221,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         optimizer="adam",
         learning_rate="constant",
         learning_rate_init="auto",
-        average=False,
+        average="auto",
         power_t=0.5,
         lr_decay=0.95,
         lr_decay_epochs=1,
@@ -206,7 +231,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         epsilon=1e-8,
         batch_size="auto",
         max_iter=100,
-        tol=1e-3,
+        tol=1e-2,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -302,7 +327,7 @@ class SoftmaxSGD(BaseLinearSGD):
         optimizer="adam",
         learning_rate="constant",
         learning_rate_init="auto",
-        average=False,
+        average="auto",
         power_t=0.5,
         lr_decay=0.95,
         lr_decay_epochs=1,
@@ -312,7 +337,7 @@ class SoftmaxSGD(BaseLinearSGD):
         epsilon=1e-8,
         batch_size="auto",
         max_iter=100,
-        tol=1e-3,
+        tol=1e-2,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -489,7 +514,7 @@ class SoftmaxSGDCV(BaseLinearSGDCV):
         fit_intercept=True,
         optimizer="adam",
         learning_rate="constant",
-        average=False,
+        average="auto",
         power_t=0.5,
         lr_decay=0.95,
         lr_decay_epochs=1,
@@ -499,7 +524,7 @@ class SoftmaxSGDCV(BaseLinearSGDCV):
         epsilon=1e-8,
         batch_size="auto",
         max_iter=100,
-        tol=1e-3,
+        tol=1e-2,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -589,7 +614,7 @@ class MulticlassSVMSGDCV(BaseLinearSGDCV):
         fit_intercept=True,
         optimizer="adam",
         learning_rate="constant",
-        average=False,
+        average="auto",
         power_t=0.5,
         lr_decay=0.95,
         lr_decay_epochs=1,
@@ -599,7 +624,7 @@ class MulticlassSVMSGDCV(BaseLinearSGDCV):
         epsilon=1e-8,
         batch_size="auto",
         max_iter=100,
-        tol=1e-3,
+        tol=1e-2,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,

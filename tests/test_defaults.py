@@ -64,20 +64,33 @@ def test_every_optimizer_trains_at_its_automatic_rate(optimizer):
 
 def test_the_rate_is_per_feature_and_follows_its_scale():
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((400, 3)) * [1.0, 10.0, 0.0]
-    rate, row_scale = auto_learning_rate(
+    X = rng.standard_normal((400, 3)) * [1.0, 10.0, 0.0] + [0.0, 5.0, 3.0]
+    rate, gradient_scale, update_scale = auto_learning_rate(
         feature_scales(X), optimizer="adam", loss="log_loss", n_classes=3
     )
-    # Two used features and the intercept share a score step of 0.1.
-    assert rate == pytest.approx(0.1 / 3)
+    # Two features vary; with the intercept they share a score step of 1.
+    assert rate == pytest.approx(1 / 3)
     mean_abs = np.abs(X[:, :2] - X[:, :2].mean(axis=0)).mean(axis=0)
-    np.testing.assert_allclose(row_scale[:2], 1 / mean_abs)
-    assert row_scale[-1] == 1.0
-    rate, row_scale = auto_learning_rate(
-        feature_scales(X), optimizer="sgd", loss="log_loss", n_classes=3
+    np.testing.assert_allclose(gradient_scale[:2], 1 / mean_abs)
+    np.testing.assert_allclose(update_scale, gradient_scale)
+    assert gradient_scale[-1] == 1.0
+    rate, gradient_scale, update_scale = auto_learning_rate(
+        feature_scales(X), optimizer="sgd", loss="log_loss", n_classes=3, alpha=0.1
     )
     assert rate == pytest.approx(1 / (0.5 * 3))
-    np.testing.assert_allclose(row_scale[:2], 1 / X[:, :2].std(axis=0) ** 2)
+    np.testing.assert_allclose(gradient_scale[:2], 1 / X[:, :2].std(axis=0))
+    # The L2 term damps the step of the feature of small spread most.
+    damping = update_scale[:2] / gradient_scale[:2]
+    np.testing.assert_allclose(damping, 1 / (1 + 0.1 * rate / X[:, :2].std(0) ** 2))
+    assert update_scale[-1] == 1.0
+
+
+def test_tiny_features_are_not_rescaled_beyond_the_penalty():
+    X = np.random.default_rng(0).standard_normal((100, 2)) * [1e-30, 1.0]
+    _, gradient_scale, _ = auto_learning_rate(
+        feature_scales(X), optimizer="adam", loss="log_loss", n_classes=2, alpha=1e-4
+    )
+    assert gradient_scale[0] == pytest.approx(1 / np.sqrt(1e-4))
 
 
 def test_learning_rate_is_recorded_and_printed(capsys):
@@ -147,7 +160,7 @@ def test_averaged_coef_is_the_running_mean_of_the_iterates():
     )
     model.fit(X, y)
     start = initial_state(
-        model, X.shape[1], 3, X.dtype, float(np.sum(feature_scales(X)[2] ** 2))
+        model, X.shape[1], 3, X.dtype, float(np.hypot.reduce(feature_scales(X)[2]))
     ).params
     mean_W, mean_b = _naive_average(X, y, 0.1, 3, start[:-1], start[-1])
     np.testing.assert_allclose(model.coef_, mean_W.T, rtol=1e-10, atol=1e-12)
@@ -166,7 +179,7 @@ def test_average_starts_after_the_given_number_of_samples():
         "random_state": 0,
     }
     late = SoftmaxSGD(average=160, **params).fit(X, y)
-    plain = SoftmaxSGD(**params).fit(X, y)
+    plain = SoftmaxSGD(average=False, **params).fit(X, y)
     # Averaging from sample 160 on, i.e. after the last step: the last iterate.
     np.testing.assert_allclose(late.coef_, plain.coef_, rtol=1e-10)
     early = SoftmaxSGD(average=80, **params).fit(X, y)
@@ -185,7 +198,7 @@ def test_averaging_lowers_the_objective_at_a_constant_step():
         "random_state": 0,
     }
     averaged = SoftmaxSGD(average=len(y), **params).fit(X, y)
-    last = SoftmaxSGD(**params).fit(X, y)
+    last = SoftmaxSGD(average=False, **params).fit(X, y)
     assert objective(averaged, X, y) < objective(last, X, y)
 
 
