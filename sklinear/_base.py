@@ -221,7 +221,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "are needed."
                 )
 
-        average_after = self._average_after()
+        average_after = self._average_after(X.shape[0])
         scales = feature_scales(X, weight)
         if continuing:
             state = self._stored_state(X.dtype, keep_optimizer=incremental)
@@ -327,7 +327,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 fitted["best_loss_"] = float(history.best[0])
             else:
                 fitted["best_loss_"] = None
-                fitted["best_validation_score_"] = float(-history.best[0])
+                fitted["best_validation_score_"] = float(1.0 - history.best[0])
         elif first_call:
             fitted["validation_scores_"] = None
         fitted["learning_rate_"] = learning_rate
@@ -428,10 +428,15 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             )
         return weight
 
-    def _average_after(self):
-        """Samples after which averaging starts; 0 for no averaging."""
+    def _average_after(self, n_rows):
+        """Samples after which averaging starts; 0 for no averaging.
+
+        ``"auto"`` averages minibatch gradient steps: a full batch has no
+        gradient noise to average out, and random search takes no steps.
+        """
         if self.average == "auto":
-            return 0 if self.optimizer == "random_search" else 1
+            full_batch = self._batch_size(n_rows) >= n_rows
+            return 0 if self.optimizer == "random_search" or full_batch else 1
         if self.average and self.optimizer == "random_search":
             raise ValueError(
                 "average is not supported with optimizer='random_search', which "

@@ -147,7 +147,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         candidates = self._candidates()
         base = self._plain_params()
         template = self._plain(**base, **candidates[0])
-        template._average_after()  # raises for averaging random search
+        template._average_after(1)  # raises for averaging random search
         X, y = validate_data(
             self,
             X,
@@ -286,8 +286,8 @@ def _train_models(models, X, y_index, weights, n_classes):
     )
     optimizer = first._make_optimizer()
     state.optimizer_state = optimizer.init(state.params)
-    if first._average_after():
-        state.start_averaging(after=first._average_after())
+    if first._average_after(X.shape[0]):
+        state.start_averaging(after=first._average_after(X.shape[0]))
     train_rows, val_rows = first._split_validation(X, y_index, state.rng)
     source = BatchSource(
         X,

@@ -620,8 +620,8 @@ class History:
     diverged : ndarray of bool of shape (K,)
         Models frozen because their objective stopped being finite.
     best : ndarray of shape (K,)
-        Best criterion value (lowest objective, or minus the best
-        validation score).
+        Best criterion value (lowest objective, or lowest validation error,
+        one minus the score).
     """
 
     loss_curve: list = field(default_factory=list)
@@ -650,9 +650,10 @@ def train(
 ):
     """Epochs until ``max_iter`` or until every model meets its stopping criterion.
 
-    A model stops when its criterion (epoch objective, or minus the
-    validation score) has not improved by ``tol`` for ``n_iter_no_change``
-    epochs and its schedule cannot lower the rate any more. With a
+    A model stops when its criterion (epoch objective, or validation error
+    ``1 - score``) has not improved by ``tol`` times its best value for
+    ``n_iter_no_change`` epochs and its schedule cannot lower the rate any
+    more. With a
     validation function each model ends with the parameters of its best
     epoch. Validation and the best parameters use the averaged parameters
     where averaging is on (:meth:`TrainState.model_params`).
@@ -674,9 +675,8 @@ def train(
     max_iter : int, default=1
         Epochs at most.
     tol : float or None, default=None
-        Improvement needed: relative for the epoch objective (``tol`` times
-        the best objective so far), absolute for a validation score; None
-        runs ``max_iter`` epochs.
+        Relative improvement needed (``tol`` times the best criterion so
+        far); None runs ``max_iter`` epochs.
     n_iter_no_change : int, default=5
         Epochs without improvement before a model stops.
     validate : callable, default=None
@@ -740,14 +740,14 @@ def train(
         if validate is not None:
             score = validate(state.model_params(objective.step_terms))
             history.validation_scores.append(score)
-            criterion = -score
+            criterion = 1.0 - score  # the validation error
         if on_epoch is not None:
             on_epoch(state.epoch, epoch_objective, score, time.perf_counter() - start)
         improving = running & ~diverged
         if tol is not None:
-            # The objective must improve by tol of itself; a validation
-            # score (already on the scale of [0, 1]) by tol.
-            needed = tol if validate is not None else tol * np.abs(history.best)
+            # The objective (or validation error) must improve by tol of
+            # itself: the same tol for every loss, scale and accuracy level.
+            needed = tol * np.abs(history.best)
             with np.errstate(invalid="ignore"):
                 stalled = improving & (criterion > history.best - needed)
             no_improvement[stalled] += 1

@@ -62,9 +62,10 @@ default="constant"
         Polyak–Ruppert averaging: predict with the mean of the parameters
         after each step instead of the last ones, which removes most of the
         noise of a constant step. An int ``n`` starts averaging once ``n``
-        samples have been seen (``True`` is 1); ``"auto"`` is True for the
-        gradient optimizers and False for ``"random_search"``, which takes
-        no gradient steps to average (asking it to average is an error). The
+        samples have been seen (``True`` is 1); ``"auto"`` is True for
+        minibatch gradient steps and False for full-batch descent (no noise
+        to average out) and for ``"random_search"``, which takes no gradient
+        steps (asking it to average is an error). The
         average is also what early stopping scores and what
         ``temperature_`` is fitted on. With an L1 penalty, averaged weights
         are zero where the last iterate's are (averaging alone would leave
@@ -90,11 +91,11 @@ default="constant"
     max_iter : int, default=100
         Maximum number of epochs (passes over the data).
     tol : float or None, default=1e-2
-        Training stops when the epoch objective has not decreased by more
-        than ``tol`` times its best value so far (a relative tolerance, so
-        that it means the same for every loss and scale), or with early
-        stopping the validation accuracy has not increased by ``tol``, for
-        ``n_iter_no_change`` epochs. None: run ``max_iter`` epochs.
+        Training stops when the epoch objective (with early stopping, the
+        validation error ``1 - accuracy``) has not decreased by more than
+        ``tol`` times its best value so far for ``n_iter_no_change``
+        epochs: a relative tolerance, which means the same for every loss,
+        scale and accuracy level. None: run ``max_iter`` epochs.
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     early_stopping : bool, default=False
@@ -467,8 +468,8 @@ _CV_EXAMPLE = """
     >>> search = {name}(alphas=[1e-4, 1e-2], cv=3, random_state=0).fit(X, y)
     >>> search.alpha_ in (1e-4, 1e-2), search.best_score_ > 0.9
     (True, True)
-    >>> sorted(search.cv_results_)[:3]
-    ['alpha', 'max_n_iter', 'mean_fit_time']
+    >>> [p["alpha"] for p in search.cv_results_["params"]]
+    [0.0001, 0.01]
 """
 
 
@@ -690,3 +691,5 @@ for _estimator, _extra in ((SoftmaxSGDCV, ""), (MulticlassSVMSGDCV, _GRID_MARGIN
         .replace("    {cv_attributes}\n", _CV_ATTRIBUTES_DOC.lstrip("\n"))
         .replace("    {example}\n", _CV_EXAMPLE.format(name=_estimator.__name__))
     )
+
+del _estimator, _extra, _grid, _shared
