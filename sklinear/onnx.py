@@ -1,16 +1,19 @@
-"""Export sklinear's classifiers to ONNX with skl2onnx.
+"""Export sklinear's classifiers and image features to ONNX with skl2onnx.
 
 Importing this module registers, with `skl2onnx
 <https://onnx.ai/sklearn-onnx/>`_, a converter for each class of
-:data:`CLASSIFIERS`, so that ``skl2onnx.to_onnx`` converts them, alone or in
-a pipeline. The exported graph computes what the estimator computes:
+:data:`CLASSIFIERS` and :data:`TRANSFORMERS`, so that ``skl2onnx.to_onnx``
+converts them, alone or in a pipeline. The exported graph computes what the
+estimator computes.
 
-- ``label``: :meth:`predict`, the class of the highest score (the first one
+For the classifiers, the outputs are
+
+- the label: :meth:`predict`, the class of the highest score (the first one
   on ties);
-- ``probabilities``: :meth:`predict_proba`, the softmax of the scores
+- the probabilities: :meth:`predict_proba`, the softmax of the scores
   divided by ``temperature_`` (1 for :class:`~sklinear.SoftmaxSGD`); with two
   classes, ``sigmoid(decision_function / temperature_)`` for ``classes_[1]``,
-  where scikit-learn's own linear converter would compute
+  where skl2onnx's own linear converter would compute
   ``sigmoid(2 * decision_function)``.
 
 The usual options of skl2onnx classifiers apply: ``zipmap`` (True, False or
@@ -18,8 +21,16 @@ The usual options of skl2onnx classifiers apply: ``zipmap`` (True, False or
 second output then holds the scores of :meth:`decision_function`; with two
 classes the columns ``-s`` and ``s``, as skl2onnx's linear classifiers).
 
-The image features of :mod:`sklinear.features` have no converter: compute
-them before the exported model, whose input is then the feature matrix.
+:class:`~sklinear.features.ColorHistogram` and
+:class:`~sklinear.features.HOG` convert to standard ONNX operators (opset 16
+or later) that repeat the float operations of :mod:`sklinear.features`, so
+that onnxruntime's features are equal to ``transform``'s, not merely close:
+near a bin edge, a rounding difference would move a whole pixel to another
+bin. HOG converts with ``color_mode="max_gradient"`` (scikit-image's HOG) and
+``transform_sqrt=False``; the other settings raise an error, since their
+float rounding cannot be reproduced, and so does
+:class:`~sklinear.features.BagOfVisualWords`, which has no converter: compute
+those features before the exported model.
 
 Needs the ``onnx`` extra (``pip install "sklinear[onnx]"``: skl2onnx, and
 onnxruntime to run the models).
@@ -42,9 +53,11 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "onnxruntime."
     ) from error
 
+from . import _onnx_features
+from .features import HOG, ColorHistogram
 from .linear import MulticlassSVMSGD, SoftmaxSGD
 
-__all__ = ["CLASSIFIERS", "register_converters"]
+__all__ = ["CLASSIFIERS", "TRANSFORMERS", "register_converters"]
 
 #: The classifiers whose converter importing :mod:`sklinear.onnx` registers.
 #: Any classifier with the fitted attributes ``classes_``, ``coef_``,
@@ -52,6 +65,12 @@ __all__ = ["CLASSIFIERS", "register_converters"]
 #: converts the same way: add it here, or pass it to
 #: :func:`register_converters`.
 CLASSIFIERS = (MulticlassSVMSGD, SoftmaxSGD)
+
+#: The feature transformers whose converter importing :mod:`sklinear.onnx`
+#: registers.
+TRANSFORMERS = (ColorHistogram, HOG)
+
+_FEATURES_OPSET = 16
 
 _CLASSIFIER_OPTIONS = {
     "zipmap": [True, False, "columns"],
@@ -132,16 +151,21 @@ class _Graph:
         self.container.add_initializer(name, tensor_type, list(array.shape), content)
         return name
 
-    def op(self, op_type, *inputs, output=None, **attributes):
-        output = output or self.scope.get_unique_variable_name(op_type.lower())
+    def op(self, op_type, *inputs, output=None, outputs=1, **attributes):
+        """Add a node; return its output name, or a list of `outputs` names."""
+        names = [output] if output else []
+        names += [
+            self.scope.get_unique_variable_name(op_type.lower())
+            for _ in range(outputs - len(names))
+        ]
         self.container.add_node(
             op_type,
             list(inputs),
-            output,
+            names,
             name=self.scope.get_unique_operator_name(op_type),
             **attributes,
         )
-        return output
+        return names[0] if outputs == 1 else names
 
 
 _TENSOR_TYPES = {
@@ -210,4 +234,56 @@ def _convert_linear_classifier(scope, operator, container):
         )
 
 
+def _feature_output_shape(operator):
+    model = operator.raw_operator
+    n_rows = operator.inputs[0].get_first_dimension()
+    double = isinstance(operator.inputs[0].type, DoubleTensorType)
+    tensor_type = DoubleTensorType if double else FloatTensorType
+    operator.outputs[0].type = tensor_type([n_rows, model.n_features_out_])
+
+
+def _feature_converter(build, *, keep_float32=False):
+    """A converter computing ``build(graph, x, model)`` on the input cast to
+    float64 (or kept in float32, if so), cast to float32 at the end unless
+    the input is float64."""
+
+    def convert(scope, operator, container):
+        if container.target_opset < _FEATURES_OPSET:
+            raise ValueError(
+                f"{type(operator.raw_operator).__name__} converts with ONNX opset "
+                f"{_FEATURES_OPSET} or later (ScatterElements with reduction), not "
+                f"target_opset={container.target_opset}."
+            )
+        graph = _Graph(scope, container)
+        input_type = operator.inputs[0].type
+        float32 = keep_float32 and isinstance(input_type, FloatTensorType)
+        x = graph.op(
+            "Cast",
+            operator.inputs[0].full_name,
+            to=TensorProto.FLOAT if float32 else TensorProto.DOUBLE,
+        )
+        features = build(graph, x, operator.raw_operator)
+        double = isinstance(input_type, DoubleTensorType)
+        graph.op(
+            "Cast",
+            features,
+            to=TensorProto.DOUBLE if double else TensorProto.FLOAT,
+            output=operator.outputs[0].full_name,
+        )
+
+    return convert
+
+
+def _register_transformers():
+    converters = {
+        ColorHistogram: _feature_converter(_onnx_features.color_histogram),
+        HOG: _feature_converter(_onnx_features.hog, keep_float32=True),
+    }
+    for cls in TRANSFORMERS:
+        update_registered_converter(
+            cls, f"Sklinear{cls.__name__}", _feature_output_shape, converters[cls]
+        )
+
+
 register_converters()
+_register_transformers()
