@@ -654,14 +654,17 @@ def _archive_end_problem(stream, end):
     of the stream, which makes a compressed stream check its trailer).
     """
     block = stream.last_read
+    problem = None
     if len(block) < tarfile.BLOCKSIZE:
-        return f"ends without the end-of-archive marker, at byte {end}"
-    if block.count(0) != len(block):
-        return f"has a damaged tar header at byte {end}"
+        problem = f"ends without the end-of-archive marker, at byte {end}"
+    elif block.count(0) != len(block):
+        problem = f"has a damaged tar header at byte {end}"
+    # Read on to the end even so: a failed gzip CRC explains a damaged
+    # header best.
     while chunk := stream.read(_CHUNK_SIZE):
-        if chunk.count(0) != len(chunk):
-            return "has data after its end-of-archive marker"
-    return None
+        if problem is None and chunk.count(0) != len(chunk):
+            problem = "has data after its end-of-archive marker"
+    return problem
 
 
 def _parse_file(blob, name, what, remove):

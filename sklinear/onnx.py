@@ -8,17 +8,17 @@ estimator computes.
 
 For the classifiers, the outputs are
 
-- the label: :meth:`predict`, the class of the highest score (the first one
-  on ties);
-- the probabilities: :meth:`predict_proba`, the softmax of the scores
-  divided by ``temperature_`` (1 for :class:`~sklinear.SoftmaxSGD`); with two
-  classes, ``sigmoid(decision_function / temperature_)`` for ``classes_[1]``,
-  where skl2onnx's own linear converter would compute
+- the label: ``predict``, the class of the highest score (the first one on
+  ties);
+- the probabilities: ``predict_proba``, the softmax of the scores divided by
+  ``temperature_`` (1 for :class:`~sklinear.SoftmaxSGD`); with two classes,
+  ``sigmoid(decision_function / temperature_)`` for ``classes_[1]``, where
+  skl2onnx's own linear converter would compute
   ``sigmoid(2 * decision_function)``.
 
 The usual options of skl2onnx classifiers apply: ``zipmap`` (True, False or
 ``"columns"``), ``nocl``, ``output_class_labels`` and ``raw_scores`` (the
-second output then holds the scores of :meth:`decision_function`; with two
+second output then holds the scores of ``decision_function``; with two
 classes the columns ``-s`` and ``s``, as skl2onnx's linear classifiers).
 
 :class:`~sklinear.features.ColorHistogram` and
