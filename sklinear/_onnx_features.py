@@ -2,20 +2,21 @@
 
 Each function adds to a graph (see ``sklinear.onnx._Graph``: ``op`` adds a
 node, ``const`` a constant) the computation of a fitted transformer of
-:mod:`sklinear.features`, from a float64 tensor of flattened images to a
+:mod:`sklinear.features`, from a float tensor of flattened images to a
 float64 tensor of features. They repeat the float operations of the NumPy
-code in the same order, so that the results are equal, not merely close:
-a pixel whose value lands on the other side of a bin edge would move a
-whole count from one bin to the next.
+code, so that the results are equal, not merely close: a pixel on the other
+side of a bin edge would move a whole count from one bin to the next.
 """
 
 import numpy as np
 
-from .features._hog import _EPS, hog_output_shape
+from .features._hog import _EPS, _as_pair, hog_output_shape
 
-_DOUBLE = 11  # onnx.TensorProto.DOUBLE
-_INT64 = 7  # onnx.TensorProto.INT64
-_BOOL = 9  # onnx.TensorProto.BOOL
+# onnx.TensorProto element types, spelled out: this module imports without the
+# onnx extra (pytest imports every module of the package for its doctests).
+_FLOAT = 1
+_INT64 = 7
+_DOUBLE = 11
 
 
 def _double(g, value):
@@ -278,7 +279,7 @@ def hog(g, x, model):
     check_hog_is_exact(model)
     height, width, n_channels = model.image_shape_
     orientations = model.orientations
-    c_row, c_col = _pair(model.pixels_per_cell)
+    c_row, c_col = _as_pair(model.pixels_per_cell, "pixels_per_cell")
     n_cells = (height // c_row, width // c_col)
     rows, cols = n_cells[0] * c_row, n_cells[1] * c_col
     images = g.op("Reshape", x, _int64(g, [-1, height, width, n_channels]))
@@ -287,7 +288,7 @@ def hog(g, x, model):
     g_row = _central_difference(g, planes, 2, height, rows, (3, cols))
     g_col = _central_difference(g, planes, 3, width, cols, (2, rows))
     # float32 squared magnitudes, as NumPy computes them
-    f_row, f_col = _cast(g, g_row, 1), _cast(g, g_col, 1)
+    f_row, f_col = _cast(g, g_row, _FLOAT), _cast(g, g_col, _FLOAT)
     squares = g.op("Add", g.op("Mul", f_row, f_row), g.op("Mul", f_col, f_col))
     if n_channels > 1:
         # The channel of the largest exact magnitude, the first one on ties.
@@ -327,21 +328,10 @@ def hog(g, x, model):
     return g.op("Reshape", hist, _int64(g, [-1, model.n_features_out_]))
 
 
-def _pair(value):
-    return (value, value) if np.ndim(value) == 0 else tuple(value)
-
-
 def _central_difference(g, planes, axis, length, keep, other):
     """``p[i + 1] - p[i - 1]`` along `axis`, zero on the border, first `keep`
     entries along `axis` and `other` = (axis, size) cropped to size."""
     other_axis, other_size = other
-    planes = g.op(
-        "Slice",
-        planes,
-        _int64(g, [0]),
-        _int64(g, [other_size]),
-        _int64(g, [other_axis]),
-    )
 
     def part(start, stop, along=axis):
         return g.op(
