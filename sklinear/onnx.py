@@ -55,7 +55,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from . import _onnx_features
 from .features import HOG, ColorHistogram
-from .linear import MulticlassSVMSGD, SoftmaxSGD
+from .linear import MulticlassSVMSGD, MulticlassSVMSGDCV, SoftmaxSGD, SoftmaxSGDCV
 
 __all__ = ["CLASSIFIERS", "TRANSFORMERS", "register_converters"]
 
@@ -64,7 +64,7 @@ __all__ = ["CLASSIFIERS", "TRANSFORMERS", "register_converters"]
 #: ``intercept_`` (and ``temperature_``, if its probabilities are scaled)
 #: converts the same way: add it here, or pass it to
 #: :func:`register_converters`.
-CLASSIFIERS = (MulticlassSVMSGD, SoftmaxSGD)
+CLASSIFIERS = (MulticlassSVMSGD, SoftmaxSGD, MulticlassSVMSGDCV, SoftmaxSGDCV)
 
 #: The feature transformers whose converter importing :mod:`sklinear.onnx`
 #: registers.
