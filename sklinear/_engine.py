@@ -389,32 +389,87 @@ def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
     """One optimizer step on one minibatch; returns each model's objective."""
     X_batch, y_batch, w_batch = batch
     params = state.params
-    if optimizer.uses_gradient:
-        value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
-        if preconditioner is not None:
-            grad *= preconditioner.gradient
-        update, state.optimizer_state = optimizer.update(
-            grad, state.optimizer_state, lr
+    if not optimizer.uses_gradient:
+        return _random_search_step(
+            state, objective, optimizer, batch, lr, preconditioner
         )
-    else:
+    value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
+    return apply_gradient(
+        state, objective, optimizer, grad, value, lr, preconditioner, len(y_batch)
+    )
 
-        def batch_objective(candidate):
-            return objective.value(candidate, X_batch, y_batch, w_batch)
 
-        value = objective.value_and_grad(params, X_batch, y_batch, w_batch)
-        if preconditioner is not None:
-            # Perturbations on the scale of each feature's weight; accepted
-            # or not on the weights themselves.
-            lr = lr * preconditioner.update
-            preconditioner = None
-        update, state.optimizer_state = optimizer.update(
-            None,
-            state.optimizer_state,
-            lr,
-            params=params,
-            objective=batch_objective,
-            random_state=state.rng,
-        )
+def apply_gradient(
+    state, objective, optimizer, grad, value, lr, preconditioner=None, n_rows=0
+):
+    """The optimizer step for a gradient already computed, in place on ``state``.
+
+    The smooth objective's gradient ``grad`` (modified) becomes an update
+    through the preconditioner and the optimizer; then the penalty's
+    proximal and projection steps, and the running average.
+
+    Parameters
+    ----------
+    state : TrainState
+        Updated in place.
+    objective : LinearObjective
+        The objective (its penalty steps).
+    optimizer : sklinear._optimizers.Optimizer
+        A gradient optimizer.
+    grad : ndarray of the shape of ``state.params``
+        Gradient of the smooth objective; overwritten.
+    value : ndarray of shape (K,)
+        The smooth objective at ``state.params``.
+    lr : float or ndarray
+        Learning rate.
+    preconditioner : Preconditioner, default=None
+        Diagonal change of variables.
+    n_rows : int, default=0
+        Rows the gradient was computed on (counted for averaging).
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        The full objective at the parameters before the step.
+    """
+    if preconditioner is not None:
+        grad *= preconditioner.gradient
+    update, state.optimizer_state = optimizer.update(grad, state.optimizer_state, lr)
+    return _finish_step(
+        state, objective, optimizer, update, value, lr, preconditioner, n_rows
+    )
+
+
+def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
+    X_batch, y_batch, w_batch = batch
+    params = state.params
+
+    def batch_objective(candidate):
+        return objective.value(candidate, X_batch, y_batch, w_batch)
+
+    value = objective.value_and_grad(params, X_batch, y_batch, w_batch)
+    if preconditioner is not None:
+        # Perturbations on the scale of each feature's weight; accepted or
+        # not on the weights themselves.
+        lr = lr * preconditioner.update
+    update, state.optimizer_state = optimizer.update(
+        None,
+        state.optimizer_state,
+        lr,
+        params=params,
+        objective=batch_objective,
+        random_state=state.rng,
+    )
+    return _finish_step(
+        state, objective, optimizer, update, value, lr, None, len(y_batch)
+    )
+
+
+def _finish_step(
+    state, objective, optimizer, update, value, lr, preconditioner, n_rows
+):
+    """Apply ``update``; then the penalty steps and the running average."""
+    params = state.params
     if objective.step_terms:
         value = value + objective.nonsmooth_value(params)
     if preconditioner is not None:
@@ -424,7 +479,7 @@ def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
         params, lambda: _step_size(optimizer, state.optimizer_state, lr, preconditioner)
     )
     if state.average is not None:
-        state.samples += len(y_batch)
+        state.samples += n_rows
         if state.samples >= state.average_from:
             state.n_averaged += 1
             step = params - state.average
@@ -695,87 +750,146 @@ def train(
     -------
     History
     """
-    n_models = objective.n_models
-    schedule_params = schedule_params or {}
-    schedules = [
-        SCHEDULES[schedule](float(base), **schedule_params) for base in state.base_lr
-    ]
-    history = History(
-        validation_scores=None if validate is None else [],
-        n_iter=np.zeros(n_models, dtype=int),
-        converged=np.zeros(n_models, dtype=bool),
-        diverged=np.zeros(n_models, dtype=bool),
-        best=np.full(n_models, np.inf),
+    stopping = Stopping(
+        state,
+        objective,
+        schedule=schedule,
+        schedule_params=schedule_params,
+        tol=tol,
+        n_iter_no_change=n_iter_no_change,
+        validate=validate,
     )
-    stopped = np.zeros(n_models, dtype=bool)
-    no_improvement = np.zeros(n_models, dtype=int)
-    best_params = None
     for _ in range(max_iter):
         start = time.perf_counter()
-        rates = [s(state.epoch) for s in schedules]
-        # One model keeps a Python float: NumPy then computes in the data's dtype.
-        lr = (
-            rates[0]
-            if n_models == 1
-            else per_column(rates, objective.n_classes, state.params.dtype)
-        )
         epoch_objective, diverged = run_epoch(
             state,
             objective,
             source,
             optimizer,
-            lr,
-            frozen=stopped,
+            stopping.learning_rate(),
+            frozen=stopping.stopped,
             preconditioner=preconditioner,
         )
-        running = ~stopped
+        if diverged.any() and stop_on_divergence:
+            stopping.record(epoch_objective, diverged, stop=True)
+            break
+        score = stopping.record(epoch_objective, diverged)
+        if on_epoch is not None:
+            on_epoch(state.epoch, epoch_objective, score, time.perf_counter() - start)
+        if stopping.stopped.all():
+            break
+    return stopping.finish()
+
+
+class Stopping:
+    """When each of ``K`` models stops, and with which parameters.
+
+    Owns the per-model schedules, the stopping criterion (the epoch
+    objective, or the validation error ``1 - score``, must improve by
+    ``tol`` times its best value within ``n_iter_no_change`` epochs, else
+    the schedule lowers the rate or the model stops) and, with a validation
+    function, each model's best parameters. :func:`train` and drivers that
+    run epochs elsewhere (:mod:`sklinear.dask`) share it.
+
+    Parameters
+    ----------
+    state : TrainState
+        The training state (its ``base_lr``, ``epoch`` and parameters).
+    objective : LinearObjective
+        The layout of the models.
+    schedule, schedule_params, tol, n_iter_no_change, validate
+        As in :func:`train`.
+    """
+
+    def __init__(
+        self,
+        state,
+        objective,
+        *,
+        schedule="constant",
+        schedule_params=None,
+        tol=None,
+        n_iter_no_change=5,
+        validate=None,
+    ):
+        n_models = objective.n_models
+        self.state, self.objective = state, objective
+        self.tol, self.n_iter_no_change, self.validate = tol, n_iter_no_change, validate
+        self.schedules = [
+            SCHEDULES[schedule](float(base), **(schedule_params or {}))
+            for base in state.base_lr
+        ]
+        self.history = History(
+            validation_scores=None if validate is None else [],
+            n_iter=np.zeros(n_models, dtype=int),
+            converged=np.zeros(n_models, dtype=bool),
+            diverged=np.zeros(n_models, dtype=bool),
+            best=np.full(n_models, np.inf),
+        )
+        self.stopped = np.zeros(n_models, dtype=bool)
+        self.no_improvement = np.zeros(n_models, dtype=int)
+        self.best_params = None
+
+    def learning_rate(self):
+        """The rate of the next epoch: a float for one model, else per column."""
+        rates = [schedule(self.state.epoch) for schedule in self.schedules]
+        if self.objective.n_models == 1:
+            # A Python float: NumPy then computes in the data's dtype.
+            return rates[0]
+        return per_column(rates, self.objective.n_classes, self.state.params.dtype)
+
+    def record(self, epoch_objective, diverged, stop=False):
+        """Account for an epoch; returns the validation scores (or None)."""
+        history = self.history
+        running = ~self.stopped
         history.n_iter[running & ~diverged] += 1
         history.diverged |= diverged
-        stopped |= diverged
-        if diverged.any() and stop_on_divergence:
-            break
+        self.stopped |= diverged
+        if stop:
+            return None
         history.loss_curve.append(epoch_objective)
         criterion = epoch_objective
         score = None
-        if validate is not None:
-            score = validate(state.model_params(objective.step_terms))
+        model_params = self.state.model_params(self.objective.step_terms)
+        if self.validate is not None:
+            score = self.validate(model_params)
             history.validation_scores.append(score)
             criterion = 1.0 - score  # the validation error
-        if on_epoch is not None:
-            on_epoch(state.epoch, epoch_objective, score, time.perf_counter() - start)
         improving = running & ~diverged
-        if tol is not None:
+        if self.tol is not None:
             # The objective (or validation error) must improve by tol of
             # itself: the same tol for every loss, scale and accuracy level.
-            needed = tol * np.abs(history.best)
+            needed = self.tol * np.abs(history.best)
             with np.errstate(invalid="ignore"):
                 stalled = improving & (criterion > history.best - needed)
-            no_improvement[stalled] += 1
-            no_improvement[improving & ~stalled] = 0
-        if validate is not None:
+            self.no_improvement[stalled] += 1
+            self.no_improvement[improving & ~stalled] = 0
+        if self.validate is not None:
             better = improving & (criterion <= history.best)
             if better.any():
                 # On ties keep the later epoch: same score, lower training loss.
-                current = state.model_params(objective.step_terms)
-                if best_params is None:
-                    best_params = current.copy()
-                columns = objective.model_columns(better)
-                best_params[:, columns] = current[:, columns]
+                if self.best_params is None:
+                    self.best_params = model_params.copy()
+                columns = self.objective.model_columns(better)
+                self.best_params[:, columns] = model_params[:, columns]
         history.best[improving] = np.minimum(
             history.best[improving], criterion[improving]
         )
-        for k in np.flatnonzero(improving & (no_improvement >= n_iter_no_change)):
-            if schedules[k].on_plateau():
-                no_improvement[k] = 0
-                state.base_lr[k] = schedules[k].lr
+        patience = self.no_improvement >= self.n_iter_no_change
+        for k in np.flatnonzero(improving & patience):
+            if self.schedules[k].on_plateau():
+                self.no_improvement[k] = 0
+                self.state.base_lr[k] = self.schedules[k].lr
             else:
-                stopped[k] = True
+                self.stopped[k] = True
                 history.converged[k] = True
-        if stopped.all():
-            break
-    if best_params is not None:
-        keep = objective.model_columns(np.isfinite(history.best))
-        state.params[:, keep] = best_params[:, keep]
-        if state.average is not None:
-            state.average[:, keep] = best_params[:, keep]
-    return history
+        return score
+
+    def finish(self):
+        """Put each model's best parameters in the state; returns the history."""
+        if self.best_params is not None:
+            keep = self.objective.model_columns(np.isfinite(self.history.best))
+            self.state.params[:, keep] = self.best_params[:, keep]
+            if self.state.average is not None:
+                self.state.average[:, keep] = self.best_params[:, keep]
+        return self.history
