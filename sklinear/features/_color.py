@@ -13,7 +13,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._image_input import ImageTransformerMixin, as_image_batch, iter_chunks
+from ._image_input import (
+    ImageTransformerMixin,
+    as_image_batch,
+    iter_chunks,
+    single_image_hint,
+)
 from ._progress import ChunkProgress
 
 __all__ = ["COLOR_SPACES", "ColorHistogram", "color_histogram_batch", "rgb_to_hue"]
@@ -191,7 +196,9 @@ def _color_histogram_batch(
     images = as_image_batch(images, image_shape=image_shape)
     n, height, width, n_channels = images.shape
     low, high = _check_value_range(value_range)
-    n_features = _n_features(bins, color_space, n_channels)
+    _n_features(bins, color_space, 3)  # the parameters, before the layout
+    with single_image_hint(images):
+        n_features = _n_features(bins, color_space, n_channels)
     out = np.empty((n, n_features))
     progress = progress(n)
     for rows in iter_chunks(n, chunk_size):

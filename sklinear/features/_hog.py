@@ -22,6 +22,7 @@ from ._image_input import (
     as_image_batch,
     iter_chunks,
     run_in_threads,
+    single_image_hint,
 )
 from ._progress import ChunkProgress
 
@@ -537,14 +538,16 @@ def _hog_batch(
             f"color_mode='gray' needs RGB or grayscale images, got {n_channels} "
             "channels."
         )
-    out_shape = hog_output_shape(
-        (height, width),
-        orientations=orientations,
-        pixels_per_cell=pixels_per_cell,
-        cells_per_block=cells_per_block,
-        block_norm=block_norm,
-    )
     cell = _as_pair(pixels_per_cell, "pixels_per_cell")
+    _as_pair(cells_per_block, "cells_per_block")
+    with single_image_hint(images):
+        out_shape = hog_output_shape(
+            (height, width),
+            orientations=orientations,
+            pixels_per_cell=pixels_per_cell,
+            cells_per_block=cells_per_block,
+            block_norm=block_norm,
+        )
     n_cells = (height // cell[0], width // cell[1])
     if transform_sqrt and images.dtype.kind in "if" and images.min() < 0:
         raise ValueError("transform_sqrt=True needs non-negative images.")
