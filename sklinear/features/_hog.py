@@ -82,7 +82,8 @@ def _normalize_blocks(hist, block, block_norm, scale, out):
     for i, j in np.ndindex(b_row, b_col):
         if i or j:
             sums += per_cell[:, i : i + n_row, j : j + n_col]
-    sums = sums + eps if l1 else np.sqrt(sums + eps * eps)
+    # hypot: eps * eps underflows to 0 for huge images, and 0 / 0 on flat blocks.
+    sums = sums + eps if l1 else np.hypot(np.sqrt(sums), eps)
     # Blocks as (n, n_row, n_col, b_row, b_col * orientations): the cells of
     # a block row are contiguous in hist.
     s_img, s_row, s_col, s_bin = hist.strides

@@ -251,9 +251,12 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
 
 def _validate_2d(X, estimator, reset):
     """scikit-learn's validation of 2-D input: dtype, finiteness, names."""
-    if estimator is not None:
-        return validate_data(estimator, X, reset=reset, dtype="numeric")
-    return check_array(X, dtype="numeric")
+    # Its finiteness check starts with a sum, which overflows (with a
+    # RuntimeWarning) for finite values near the float range.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if estimator is not None:
+            return validate_data(estimator, X, reset=reset, dtype="numeric")
+        return check_array(X, dtype="numeric")
 
 
 def iter_chunks(n, chunk_size):
