@@ -19,7 +19,9 @@ pl = pytest.importorskip("polars")
 _TRANSFORMERS = [
     HOG(pixels_per_cell=(2, 2), cells_per_block=(1, 1)),
     ColorHistogram(bins=4),
-    BagOfVisualWords(n_words=3, patch_size=3, stride=2, random_state=0),
+    BagOfVisualWords(
+        n_words=3, patch_size=3, stride=2, max_patches=300, random_state=0
+    ),
 ]
 _IDS = ["HOG", "ColorHistogram", "BagOfVisualWords"]
 
@@ -134,7 +136,12 @@ def test_feature_union_column_transformer_and_pipeline_fed_dataframes(library):
         [
             ("hog", HOG(pixels_per_cell=(2, 2), cells_per_block=(1, 1))),
             ("color", ColorHistogram(bins=4)),
-            ("bovw", BagOfVisualWords(n_words=3, patch_size=3, random_state=0)),
+            (
+                "bovw",
+                BagOfVisualWords(
+                    n_words=3, patch_size=3, max_patches=300, random_state=0
+                ),
+            ),
         ]
     )
     expected = clone(union).fit_transform(rows)

@@ -202,13 +202,6 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
         the data, NaN or infinite values, non-numeric values, or an empty
         batch.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> as_image_batch(np.zeros((2, 12))).shape  # rows of 2x2 RGB images
-    (2, 2, 2, 3)
-    >>> as_image_batch(np.zeros((2, 4, 5)), image_shape=(4, 5)).shape
-    (2, 4, 5, 1)
     """
     image_shape = _check_image_shape(image_shape)
     if input_namespace(X) is not None:
