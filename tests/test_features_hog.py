@@ -285,3 +285,25 @@ def test_hog_result_per_image_does_not_depend_on_the_batch_scale():
     np.testing.assert_array_equal(
         alone[[0, 3]], hog_batch(images[[0, 3]], pixels_per_cell=4)
     )
+
+
+def test_hog_channel_ties_follow_skimage_hypot():
+    # Channels 0 and 1 have gradients (1, 189) and (161, 99) at pixel (5, 5):
+    # equal squares (35722), but np.hypot is an ulp larger for the second, so
+    # scikit-image takes channel 1 (orientation bin 1 of 4, not bin 0).
+    image = np.zeros((16, 16, 3), dtype=np.uint8)
+    image[6, 5, :2] = 1, 161
+    image[5, 6, :2] = 189, 99
+    image[7, 6, 0] = 50  # no tie at (6, 6), which sees these values too
+    assert np.hypot(1.0, 189.0) < np.hypot(161.0, 99.0)
+    params = {
+        "orientations": 4,
+        "pixels_per_cell": (4, 4),
+        "cells_per_block": (1, 1),
+        "block_norm": "L1",
+    }
+    expected = hog(image, channel_axis=-1, **params)
+    np.testing.assert_allclose(hog_batch(image[None], **params)[0], expected, atol=1e-6)
+    np.testing.assert_allclose(
+        hog_batch(image[None].astype(np.float64), **params)[0], expected, atol=1e-6
+    )

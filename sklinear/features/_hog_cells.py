@@ -218,6 +218,7 @@ class CellHistograms:
             self.code = np.empty(pixel, np.float32)
             self.code_index = np.empty(pixel, np.int32)
             self.code_bins = np.empty(pixel, np.int16)
+            self.tie = np.empty(pixel, bool)
         else:
             self.mask2 = np.empty(pixel, bool)
             self.ambiguous = np.empty(pixel, bool)
@@ -341,6 +342,11 @@ class CellHistograms:
             if not first:
                 np.greater(sq_c, best, out=self.mask)
                 _select_where(self.mask, code, code_c, self.tmp_u, self.mask_u)
+                if c == 1:
+                    np.equal(sq_c, best, out=self.tie)
+                else:
+                    np.equal(sq_c, best, out=self.mask)
+                    self.tie |= self.mask
                 np.maximum(best, sq_c, out=best)
 
     def _integer_bins(self):
@@ -352,11 +358,12 @@ class CellHistograms:
         table = _integer_gradient_bins(self.orientations)
         table.take(self.code_index, out=self.code_bins, mode="clip")
         if len(self.planes) > 1:
+            # Redo the pixels of flagged gradients where the squares tie.
             np.greater_equal(self.code_bins, _TIE_FLAG, out=self.mask)
+            self.mask &= self.tie
             if self.mask.any():
                 self._choose_tied_channels(np.flatnonzero(self.mask), table)
-        else:
-            self.code_bins &= _TIE_FLAG - 1
+        self.code_bins &= _TIE_FLAG - 1
         np.add(self.offsets, self.code_bins, out=self.bins)
 
     def _choose_tied_channels(self, where, table):
