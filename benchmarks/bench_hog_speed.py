@@ -9,7 +9,8 @@ checking that the outputs agree to 1e-6. Run it under the shared lock::
     flock /tmp/sklinear-bench.lock python benchmarks/bench_hog_speed.py \\
         --data /work/shared/data/cifar10_dev.npz --n-jobs 1 2
 
-Without ``--data`` it uses synthetic CIFAR-sized images.
+Without ``--data`` it uses synthetic CIFAR-sized images; ``--quick`` runs
+in seconds (smoke tests).
 """
 
 import argparse
@@ -111,7 +112,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--n-jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--json", help="write the rows to this file")
+    parser.add_argument("--quick", action="store_true", help="seconds; smoke tests")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.n_images, args.n_reference, args.rounds = 200, 20, 2
     if args.data:
         images = np.load(args.data)["X_train"][: args.n_images]
     else:
