@@ -164,16 +164,14 @@ class CellHistograms:
     """Cell-averaged orientation histograms of chunks of ``n`` images.
 
     Calling it on a chunk of shape (n, H, W, C) returns ``(hist, scale)``:
-    `hist` of shape (n, n_cells_row, n_cells_col, orientations), float64
-    and C-contiguous,
-    and `scale`, None or per image the exponent ``s`` such that the
-    histograms of the image as given are ``hist * 2**s`` (images scaled into
-    the float32-safe range). The work buffers are allocated once: fresh
+    `hist` of shape (n, n_cells_row, n_cells_col, orientations), float64 and
+    C-contiguous, and `scale`, None or per image the exponent ``s`` such that
+    the histograms of the image as given are ``hist * 2**s`` (images scaled
+    into the float32-safe range). The work buffers are allocated once: fresh
     multi-megabyte temporaries on every chunk cost more in page faults than
     the arithmetic itself.
 
-    The result equals scikit-image's to float32 rounding of the magnitudes
-    (exactly rounded float64 magnitudes for 8-bit images).
+    The result equals scikit-image's to float32 rounding of the magnitudes.
     """
 
     def __init__(self, n, shape, dtype, cell, n_cells, orientations, gray, sqrt):
