@@ -194,6 +194,8 @@ class CellHistograms:
         self.grad_dtype = np.float32 if self.small_ints else self.float_dtype
         n_planes = 1 if self.gray else n_channels
         rows, cols = self.rows, self.cols
+        if self.gray:
+            self.rgb = np.empty((n, height, width, n_channels), self.float_dtype)
         self.planes = np.empty((n_planes, n, height, width), self.grad_dtype)
         self.g_row = np.zeros((n_planes, n, rows, cols), self.grad_dtype)
         self.g_col = np.zeros((n_planes, n, rows, cols), self.grad_dtype)
@@ -279,7 +281,10 @@ class CellHistograms:
                 exponents = None
         if self.gray:
             weights = np.array(GRAY_WEIGHTS, dtype=self.float_dtype)
-            planes[0] = chunk.astype(self.float_dtype, copy=False) @ weights
+            if chunk.dtype != self.float_dtype:
+                np.copyto(self.rgb, chunk)
+                chunk = self.rgb
+            np.matmul(chunk, weights, out=planes[0])
         else:
             np.copyto(planes, np.moveaxis(chunk, -1, 0))
         if self.sqrt:
@@ -430,6 +435,8 @@ class CellHistograms:
         if self.grad_dtype == np.float32:
             return self.sel_row.ravel()[where], self.sel_col.ravel()[where]
         n_planes = len(self.planes)
+        if n_planes == 1:
+            return self.g_row.ravel()[where], self.g_col.ravel()[where]
         f_row = self.f_row.reshape(n_planes, -1)[:, where]
         f_col = self.f_col.reshape(n_planes, -1)[:, where]
         match = (f_row == self.sel_row.ravel()[where]) & (
