@@ -201,7 +201,6 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
         For input of the wrong dimension, an `image_shape` that does not match
         the data, NaN or infinite values, non-numeric values, or an empty
         batch.
-
     """
     image_shape = _check_image_shape(image_shape)
     if input_namespace(X) is not None:
