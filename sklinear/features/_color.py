@@ -156,7 +156,9 @@ def color_histogram_batch(
         ``bins**3`` joint RGB bins, flattened red-major.
     value_range : (float, float), default=(0.0, 255.0)
         Range of the pixel values; values outside are clipped into it. Use
-        ``(0.0, 1.0)`` for float images in [0, 1].
+        ``(0.0, 1.0)`` for float images in [0, 1]. Any finite range: values
+        are binned exactly as :func:`numpy.histogram` bins them, also beyond
+        its own limit (ranges wider than about 1e308).
     normalize : bool, default=True
         Return fractions of the pixels (each histogram sums to 1) instead of
         counts.

@@ -259,6 +259,13 @@ def hog_batch(
     are not reproduced here: forward instead of central differences, gray
     weights ``(0.299, 0.587, 0.144)`` and orientations shifted by 90 degrees.
 
+    Float images of any finite magnitude are accepted. Where scikit-image
+    overflows (values above about 1e38), the result is that of the image
+    rescaled into its range: block-normalized HOG does not depend on the
+    scale of the image, up to the normalization's eps of 1e-5, which applies
+    at the image's own scale. Without blocks, the cell averages of images
+    near the largest float may overflow to inf.
+
     Examples
     --------
     >>> import numpy as np
