@@ -250,7 +250,7 @@ def _gradient_pairs():
 @pytest.mark.parametrize("orientations", [1, 2, 3, 4, 5, 6, 8, 9, 12, 18])
 def test_orientation_bins_equal_scikit_image(orientations):
     from sklinear._onnx_features import orientation_bins
-    from sklinear.features._hog import _exact_bins
+    from sklinear.features._hog_cells import _exact_bins
 
     g_row, g_col = _gradient_pairs()
     graph = _PlainGraph()
