@@ -1,0 +1,173 @@
+"""What runs on the workers: the engine applied to one block of rows.
+
+Every function takes a block (a NumPy array of rows of ``X``, with the
+class indices, sample weights and the block's training rows) and small
+arguments (parameters, the plain estimator that defines the objective), and
+returns small results: parameters, sums of shape (n_features + 1, n_classes)
+or less, scores of a few rows. Nothing here imports dask, so the functions
+can be unit-tested on their own.
+"""
+
+import numpy as np
+
+from .._base import _max_row_norm, linear_objective
+from .._engine import BatchSource, finite_scores, run_epoch
+
+
+class BlockSpec:
+    """How a worker rebuilds the objective and optimizer of a fit.
+
+    Parameters
+    ----------
+    estimator : BaseLinearSGD
+        An unfitted copy of the plain estimator: its hyperparameters.
+    n_classes : int
+        Number of classes.
+    offset : ndarray of shape (n_features,) or None
+        Center of the data (see :class:`sklinear._engine.LinearObjective`).
+    """
+
+    def __init__(self, estimator, n_classes, offset):
+        self.estimator = estimator
+        self.n_classes = n_classes
+        self.offset = offset
+
+    def objective(self, penalty=True):
+        """The objective; without the penalty for per-block sums."""
+        objective = linear_objective(self.estimator, self.n_classes, self.offset)
+        if not penalty:
+            objective.penalty = []
+            objective.smooth_terms = []
+            objective.step_terms = []
+        return objective
+
+    def optimizer(self):
+        """The optimizer."""
+        return self.estimator._make_optimizer()
+
+
+def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows):
+    """One epoch of minibatch steps over the training ``rows`` of one block.
+
+    Parameters
+    ----------
+    state : sklinear._engine.TrainState
+        Where to start; updated (a copy on the worker) and returned.
+    spec : BlockSpec
+        The objective and optimizer.
+    lr : float
+        Learning rate of this epoch.
+    preconditioner : sklinear._engine.Preconditioner or None
+        Diagonal change of variables.
+    X : ndarray of shape (n_rows, n_features)
+        The block.
+    y_index, weight : ndarray of shape (n_rows,)
+        Class indices and sample weights of its rows.
+    rows : ndarray of int or None
+        Its training rows (None: all).
+
+    Returns
+    -------
+    state : TrainState
+        After the epoch.
+    objective_sum : float
+        Sum over minibatches of their objective times their weight.
+    weight_sum : float
+        Sum of the training weights.
+    diverged : bool
+        Whether the objective stopped being finite (the state is then the
+        one passed in).
+    """
+    estimator = spec.estimator
+    n_rows = X.shape[0] if rows is None else len(rows)
+    if n_rows == 0 or not weight[rows if rows is not None else slice(None)].sum() > 0:
+        return state, 0.0, 0.0, False
+    source = BatchSource(
+        X,
+        y_index,
+        weight,
+        rows,
+        batch_size=estimator._batch_size(n_rows),
+        shuffle=estimator.shuffle,
+        dropout=estimator.dropout,
+    )
+    epoch = state.epoch
+    value, diverged = run_epoch(
+        state,
+        spec.objective(),
+        source,
+        spec.optimizer(),
+        lr,
+        preconditioner=preconditioner,
+    )
+    # The driver counts epochs (rounds), not blocks.
+    state.epoch = epoch
+    total = float(
+        weight[rows if rows is not None else slice(None)].sum(dtype=np.float64)
+    )
+    return state, float(value[0]) * total, total, bool(diverged[0])
+
+
+def gradient_sums(params, spec, X, y_index, weight, rows):
+    """Weighted sums of the data loss and its gradient over the training rows.
+
+    Returns
+    -------
+    loss_sum : float
+        ``sum(w_i * L_i)``.
+    grad_sum : ndarray of the shape of ``params``
+        Its gradient.
+    weight_sum : float
+        ``sum(w_i)``.
+    """
+    if rows is not None:
+        X, y_index, weight = X[rows], y_index[rows], weight[rows]
+    total = float(weight.sum(dtype=np.float64))
+    grad = np.zeros_like(params)
+    if not total > 0:
+        return 0.0, grad, 0.0
+    value = spec.objective(penalty=False).value_and_grad(
+        params, X, y_index, weight, out=grad
+    )
+    grad *= params.dtype.type(total)
+    return float(value[0]) * total, grad, total
+
+
+def scores(params, spec, X, rows):
+    """Scores of ``X[rows]``."""
+    return spec.objective().decision(params, X[rows])
+
+
+def accuracy_sums(params, spec, X, y_index, weight, rows):
+    """Weighted count of correct predictions among ``rows``, and their weight."""
+    if len(rows) == 0:
+        return 0.0, 0.0, 0
+    predicted = spec.objective().decision(params, X[rows]).argmax(axis=1)
+    correct = predicted == y_index[rows]
+    w = weight[rows].astype(np.float64)
+    return float(w @ correct), float(w.sum()), int(correct.sum())
+
+
+def scores_are_finite(params, spec, X):
+    """Whether every row of the block scores finitely (with margin)."""
+    objective = spec.objective()
+    return bool(finite_scores(objective, params, X, _max_row_norm(X))[0])
+
+
+def statistics(X, weight, rows, peak=None, mean=None):
+    """Partial sums of :func:`sklinear._learning_rate.feature_scales` on ``rows``.
+
+    Three passes, as in the single-machine function: the largest magnitude
+    of each column (``peak`` None), then with ``peak`` the weighted sum of
+    the scaled values, then with ``mean`` too the weighted sums of the
+    absolute and squared deviations.
+    """
+    chunk = np.asarray(X[rows], dtype=np.float64)
+    w = np.asarray(weight[rows], dtype=np.float64)[:, None]
+    if peak is None:
+        return np.abs(chunk).max(axis=0, initial=0.0), float(w.sum())
+    chunk /= peak
+    if mean is None:
+        return (chunk * w).sum(axis=0)
+    chunk -= mean
+    return (np.abs(chunk) * w).sum(axis=0), (chunk * chunk * w).sum(axis=0)

@@ -1,0 +1,364 @@
+"""The client side of distributed training: blocks, rounds and their results.
+
+:class:`Blocks` knows where each row block of ``X`` lives (or, for data
+larger than memory, computes each block on a worker when it is needed) and
+runs a function of a block on the worker that holds it. The training
+drivers below only ever gather small results: parameters, sums of the
+shape of the parameters, and scores of a few rows.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from dask.core import flatten
+from distributed import futures_of, wait
+
+from .._engine import apply_gradient
+from .._learning_rate import _STATISTICS_ROWS, _sample_rows
+from . import _blocks
+
+_WORKER_TIMEOUT = 60
+
+
+class DistributedTrainingError(RuntimeError):
+    """A round of distributed training failed on every attempt.
+
+    The message says which round and why (the last error, e.g. a worker that
+    died); the estimator being fitted is left as it was before ``fit``.
+    """
+
+
+@dataclass
+class _Block:
+    index: int
+    start: int
+    stop: int
+    worker: str | None
+    future: object  # of X[start:stop] when persisted, else None
+    y_index: object  # future of the block's class indices
+    weight: object  # future of the block's sample weights
+
+
+class Blocks:
+    """The row blocks of a dask array and where to run work on each.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The client.
+    X : dask.array.Array of shape (n_samples, n_features)
+        Data, chunked along rows only.
+    y_index, weight : ndarray of shape (n_samples,)
+        Class indices and sample weights (small: held by the client and
+        scattered next to the blocks).
+    persist : bool
+        Keep the blocks in the workers' memory, or compute each block where
+        and when it is needed (data larger than the workers' memory).
+    """
+
+    def __init__(self, client, X, y_index, weight, persist):
+        self.client = client
+        self.X = X
+        self.persist = persist
+        self.n_samples, self.n_features = X.shape
+        self.y_index, self.weight = y_index, weight
+        self.place()
+
+    def place(self):
+        """Find (or choose) the worker of every block; scatter labels and weights."""
+        client = self.client
+        bounds = np.cumsum((0, *self.X.chunks[0]))
+        workers = self._wait_for_workers()
+        if self.persist:
+            X = client.persist(self.X)
+            keys = list(flatten(X.__dask_keys__()))
+            by_key = {future.key: future for future in futures_of(X)}
+            futures = [by_key[key] for key in keys]
+            wait(futures)
+            owners = client.who_has(futures)
+            placed = [sorted(owners[future.key])[0] for future in futures]
+        else:
+            futures = [None] * len(bounds[:-1])
+            placed = [workers[i % len(workers)] for i in range(len(futures))]
+        self.blocks = []
+        for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            y_future, w_future = client.scatter(
+                [self.y_index[start:stop], self.weight[start:stop]],
+                workers=[placed[i]],
+                hash=False,
+            )
+            self.blocks.append(
+                _Block(
+                    i, int(start), int(stop), placed[i], futures[i], y_future, w_future
+                )
+            )
+        self.workers = sorted({block.worker for block in self.blocks})
+
+    def _wait_for_workers(self):
+        """The workers' addresses, after waiting for those lost to come back.
+
+        Waits up to a minute for as many workers as the fit started with (a
+        restarted cluster brings them back), then goes on with those there.
+        """
+        expected = getattr(self, "n_workers", 1)
+        deadline = time.monotonic() + _WORKER_TIMEOUT
+        while True:
+            workers = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+            if len(workers) >= expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if not workers:
+            raise DistributedTrainingError(
+                f"The dask cluster has no worker (waited {_WORKER_TIMEOUT} s)."
+            )
+        self.n_workers = max(expected, len(workers))
+        return workers
+
+    def lost_workers(self):
+        """Whether a worker that holds blocks has left the cluster."""
+        try:
+            present = set(self.client.scheduler_info(n_workers=-1)["workers"])
+        except Exception:  # noqa: BLE001 - no scheduler to ask: lost
+            return True
+        return not set(self.workers) <= present
+
+    def by_worker(self):
+        """Blocks grouped by their worker, in block order."""
+        groups = {worker: [] for worker in self.workers}
+        for block in self.blocks:
+            groups[block.worker].append(block)
+        return groups
+
+    def data(self, block):
+        """A future of the block's rows: the persisted one, or computed now."""
+        if block.future is not None:
+            return block.future
+        return self.client.compute(
+            self.X.blocks[block.index], workers=[block.worker], allow_other_workers=True
+        )
+
+    def submit(self, function, block, *args, data=True, **kwargs):
+        """``function(*args, X_block, y_block, w_block, **kwargs)`` on its worker."""
+        extra = (self.data(block), block.y_index, block.weight) if data else ()
+        return self.client.submit(
+            function,
+            *args,
+            *extra,
+            **kwargs,
+            workers=[block.worker],
+            allow_other_workers=not self.persist,
+            pure=False,
+        )
+
+    def local(self, rows, block):
+        """The rows of ``rows`` (sorted global indices) inside ``block``, local."""
+        lo, hi = np.searchsorted(rows, [block.start, block.stop])
+        return rows[lo:hi] - block.start
+
+    def map(self, function, *args, rows=None):
+        """``function(*args, X, y_index, weight[, rows=local])`` on every block.
+
+        With ``rows`` (sorted global indices), each block gets its own rows
+        as local indices. Without persisted blocks, at most one block per
+        worker is computed at a time (waves), so that memory stays bounded.
+        """
+        results = [None] * len(self.blocks)
+        for group in self.waves():
+            futures = []
+            for block in group:
+                kwargs = {} if rows is None else {"rows": self.local(rows, block)}
+                futures.append(self.submit(function, block, *args, **kwargs))
+            for block, value in zip(group, self.client.gather(futures), strict=True):
+                results[block.index] = value
+        return results
+
+    def waves(self):
+        """Groups of blocks to run together: all, or one per worker at a time."""
+        if self.persist:
+            return [self.blocks]
+        groups = list(self.by_worker().values())
+        depth = max(len(group) for group in groups)
+        return [[group[i] for group in groups if i < len(group)] for i in range(depth)]
+
+
+def distributed_feature_scales(blocks, weight):
+    """:func:`sklinear._learning_rate.feature_scales`, the passes on the workers."""
+    rows = _sample_rows(blocks.n_samples)
+    if weight[rows].sum() > 0:
+        rows = rows[weight[rows] > 0]
+    peaks = blocks.map(_peak_pass, rows=rows)
+    peak = np.max([p for p, _ in peaks], axis=0)
+    total = sum(t for _, t in peaks)
+    peak[peak == 0] = 1.0
+    sums = blocks.map(_statistics_pass, peak, None, rows=rows)
+    mean = np.sum(sums, axis=0) / total
+    deviations = blocks.map(_statistics_pass, peak, mean, rows=rows)
+    absolute = np.sum([a for a, _ in deviations], axis=0) / total
+    squared = np.sum([s for _, s in deviations], axis=0) / total
+    return mean * peak, absolute * peak, np.sqrt(squared) * peak
+
+
+def _peak_pass(X, y_index, weight, rows):
+    return _blocks.statistics(X, weight, rows)
+
+
+def _statistics_pass(peak, mean, X, y_index, weight, rows):
+    return _blocks.statistics(X, weight, rows, peak, mean)
+
+
+def gather_scores(blocks, params, spec, rows):
+    """Scores of the global ``rows`` (sorted), computed where they live."""
+    parts = blocks.map(_scores_pass, params, spec, rows=rows)
+    return np.concatenate([p for p in parts if p is not None and len(p)])
+
+
+def _scores_pass(params, spec, X, y_index, weight, rows):
+    return _blocks.scores(params, spec, X, rows)
+
+
+def all_scores_finite(blocks, params, spec):
+    """Whether every row of every block scores finitely."""
+    return all(blocks.map(_finite_pass, params, spec))
+
+
+def _finite_pass(params, spec, X, y_index, weight):
+    return _blocks.scores_are_finite(params, spec, X)
+
+
+def accuracy(blocks, params, spec, rows):
+    """Weighted accuracy on the global ``rows``, as the plain estimator's."""
+    parts = blocks.map(_accuracy_pass, params, spec, rows=rows)
+    correct = sum(p[0] for p in parts)
+    total = sum(p[1] for p in parts)
+    if total > 0:
+        return correct / total
+    return sum(p[2] for p in parts) / max(len(rows), 1)
+
+
+def _accuracy_pass(params, spec, X, y_index, weight, rows):
+    return _blocks.accuracy_sums(params, spec, X, y_index, weight, rows)
+
+
+def mixing_round(blocks, state, spec, lr, preconditioner, train_rows, generators):
+    """One round of iterative parameter mixing; the mixed state and objective.
+
+    Every worker runs one epoch of the engine over its blocks (in a random
+    order when it has several) from the current state; the client averages
+    the workers' parameters, optimizer states and running averages, weighted
+    by their training weight. Worker 0 trains with the state's own random
+    generator, so one worker with one block is exactly the plain fit.
+    """
+    client = blocks.client
+    groups = blocks.by_worker()
+    chains, orders = {}, {}
+    for w, (worker, group) in enumerate(groups.items()):
+        local = state.copy()
+        if w > 0:
+            local.rng = generators[w - 1]
+        orders[worker] = group
+        if len(group) > 1:
+            orders[worker] = [group[i] for i in local.rng.permutation(len(group))]
+        chains[worker] = client.scatter(local, workers=[worker], hash=False)
+    parts = {worker: [] for worker in groups}
+    depth = max(len(order) for order in orders.values())
+    for position in range(depth):
+        # The blocks of one worker form a chain: one epoch over all of them.
+        wave = []
+        for worker, order in orders.items():
+            if position >= len(order):
+                continue
+            block = order[position]
+            rows = None if train_rows is None else blocks.local(train_rows, block)
+            future = blocks.submit(
+                _train_pass, block, chains[worker], spec, lr, preconditioner, rows
+            )
+            chains[worker] = client.submit(_first, future, workers=[worker], pure=False)
+            parts[worker].append(future)
+            wave.append(future)
+        if not blocks.persist:
+            wait(wave)  # one computed block per worker at a time
+    outcomes = {worker: client.gather(futures) for worker, futures in parts.items()}
+    return _mix(state, outcomes, generators)
+
+
+def _train_pass(state, spec, lr, preconditioner, rows, X, y_index, weight):
+    return _blocks.train_block(
+        state, spec, lr, preconditioner, X, y_index, weight, rows
+    )
+
+
+def _first(result):
+    return result[0]
+
+
+def _mix(state, outcomes, generators):
+    """The weighted average of the workers' final states."""
+    finals, weights, objective, total, diverged = [], [], 0.0, 0.0, False
+    for parts in outcomes.values():
+        finals.append(parts[-1][0])
+        weights.append(sum(p[2] for p in parts))
+        objective += sum(p[1] for p in parts)
+        total += sum(p[2] for p in parts)
+        diverged |= any(p[3] for p in parts)
+    share = np.asarray(weights) / max(sum(weights), np.finfo(float).tiny)
+    mixed = finals[0] if len(finals) == 1 else _weighted_state(state, finals, share)
+    mixed.epoch = state.epoch + 1
+    for w, final in enumerate(finals[1:]):
+        generators[w] = final.rng
+    value = objective / total if total > 0 else np.nan
+    return mixed, np.array([value]), np.array([diverged or not math.isfinite(value)])
+
+
+def _weighted_state(state, finals, share):
+    mixed = finals[0].copy()
+    mixed.params = _average([f.params for f in finals], share)
+    for name, value in mixed.optimizer_state.items():
+        if isinstance(value, np.ndarray):
+            values = [f.optimizer_state[name] for f in finals]
+            mixed.optimizer_state[name] = _average(values, share).astype(value.dtype)
+    if mixed.average is not None:
+        mixed.average = _average([f.average for f in finals], share)
+        mixed.n_averaged = np.rint(
+            _average([f.n_averaged.astype(float) for f in finals], share)
+        ).astype(mixed.n_averaged.dtype)
+    mixed.samples = state.samples + sum(f.samples - state.samples for f in finals)
+    return mixed
+
+
+def _average(arrays, share):
+    out = np.zeros_like(arrays[0], dtype=np.result_type(arrays[0], np.float64))
+    for array, s in zip(arrays, share, strict=True):
+        out += s * array
+    return out.astype(arrays[0].dtype)
+
+
+def gradient_round(blocks, params, spec, train_rows):
+    """Weighted mean data loss and gradient over all training rows."""
+    parts = blocks.map(_gradient_pass, params, spec, rows=train_rows)
+    total = sum(p[2] for p in parts)
+    loss = sum(p[0] for p in parts) / total
+    grad = np.sum([p[1].astype(np.float64) for p in parts], axis=0) / total
+    return loss, grad.astype(params.dtype), total
+
+
+def _gradient_pass(params, spec, X, y_index, weight, rows=None):
+    return _blocks.gradient_sums(params, spec, X, y_index, weight, rows)
+
+
+def gradient_step(state, objective, optimizer, lr, preconditioner, loss, grad, n_rows):
+    """The plain full-batch step from a gradient summed over the cluster."""
+    W = state.params[:-1]
+    value = np.array([loss]) + objective._penalty_value(objective.smooth_terms, W)
+    grad = grad.copy()
+    for term in objective.smooth_terms:
+        term.add_gradient(W, grad[:-1])
+    if not objective.fit_intercept:
+        grad[-1] = 0.0
+    return apply_gradient(
+        state, objective, optimizer, grad, value, lr, preconditioner, n_rows
+    )
+
+
+__all__ = ["Blocks", "DistributedTrainingError", "_STATISTICS_ROWS"]

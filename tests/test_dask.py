@@ -1,0 +1,257 @@
+"""Distributed training on dask arrays (sklinear.dask), on local clusters of processes."""
+
+import os
+import pickle
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV
+
+from sklinear import MulticlassSVMSGD, SoftmaxSGD
+from sklinear.diagnostics import objective
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+from sklinear.dask import DaskSGD, DistributedTrainingError  # noqa: E402
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+
+def _cluster(n_workers):
+    cluster = distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=50,
+    )
+    return cluster, distributed.Client(cluster)
+
+
+@pytest.fixture(scope="module")
+def one_worker():
+    cluster, client = _cluster(1)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    cluster, client = _cluster(2)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+# -------------------------------------------------------------- mixing
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        SoftmaxSGD(max_iter=6, tol=None, random_state=0),
+        MulticlassSVMSGD(optimizer="momentum", max_iter=5, random_state=0),
+        SoftmaxSGD(
+            penalty="elasticnet", early_stopping=True, max_iter=8, random_state=0
+        ),
+    ],
+    ids=["softmax-adam", "svm-momentum", "softmax-elasticnet-early-stopping"],
+)
+def test_one_worker_one_block_is_the_plain_fit(one_worker, estimator):
+    X, y = _digits()
+    plain = pickle.loads(pickle.dumps(estimator)).fit(X, y)
+    model = DaskSGD(estimator).fit(da.from_array(X, chunks=(len(X), 64)), y)
+    fitted = model.estimator_
+    np.testing.assert_allclose(fitted.coef_, plain.coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fitted.intercept_, plain.intercept_, rtol=1e-6)
+    np.testing.assert_allclose(fitted.loss_curve_, plain.loss_curve_, rtol=1e-6)
+    assert fitted.n_iter_ == plain.n_iter_
+    assert fitted.learning_rate_ == plain.learning_rate_
+    assert fitted.initial_loss_ == pytest.approx(plain.initial_loss_)
+    if plain.validation_scores_ is not None:
+        assert fitted.validation_scores_ == pytest.approx(plain.validation_scores_)
+    if hasattr(plain, "temperature_"):
+        assert fitted.temperature_ == pytest.approx(plain.temperature_, rel=1e-6)
+
+
+def test_two_workers_four_blocks_train_as_well_as_one_machine(two_workers):
+    X, y = make_classification(
+        n_samples=4000, n_features=30, n_informative=12, n_classes=4, random_state=0
+    )
+    X_test, y_test = X[3000:], y[3000:]
+    X, y = X[:3000], y[:3000]
+    for Estimator in (SoftmaxSGD, MulticlassSVMSGD):
+        params = {"max_iter": 15, "tol": None, "random_state": 0}
+        plain = Estimator(**params).fit(X, y)
+        model = DaskSGD(Estimator(**params)).fit(da.from_array(X, chunks=750), y)
+        assert model.estimator_.n_iter_ == 15
+        assert abs(model.score(X_test, y_test) - plain.score(X_test, y_test)) < 0.02
+
+
+def test_blocks_are_never_computed_on_the_client(two_workers):
+    X, y = _digits()
+    client_pid = os.getpid()
+
+    def guarded(block):
+        if os.getpid() == client_pid:
+            raise AssertionError("a block of X was computed on the client")
+        return block
+
+    X_dask = da.from_array(X, chunks=(450, 64)).map_blocks(guarded, dtype=X.dtype)
+    for mode, persist in (("mixing", True), ("mixing", False), ("full_batch", True)):
+        model = DaskSGD(
+            SoftmaxSGD(max_iter=5, random_state=0), mode=mode, persist=persist
+        ).fit(X_dask, y)
+        assert model.score(X, y) > 0.85
+        predicted = model.predict(X_dask)
+        assert isinstance(predicted, da.Array)  # lazy, blockwise
+        np.testing.assert_array_equal(predicted.compute(), model.estimator_.predict(X))
+
+
+def test_streamed_blocks_train_like_persisted_ones(two_workers):
+    X, y = _digits()
+    X_dask = da.from_array(X, chunks=(450, 64))
+    streamed = DaskSGD(SoftmaxSGD(max_iter=8, random_state=0), persist=False)
+    persisted = DaskSGD(SoftmaxSGD(max_iter=8, random_state=0))
+    assert (
+        abs(streamed.fit(X_dask, y).score(X, y) - persisted.fit(X_dask, y).score(X, y))
+        < 0.02
+    )
+
+
+# -------------------------------------------------------------- full batch
+
+
+def test_full_batch_lbfgs_reaches_the_single_machine_optimum(two_workers):
+    X, y = _digits()
+    C = 1.0
+    alpha = 1.0 / (C * len(y))
+    reference = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X, y)
+    optimum = log_loss(y, reference.predict_proba(X)) + alpha / 2 * np.sum(
+        reference.coef_**2
+    )
+    model = DaskSGD(
+        SoftmaxSGD(alpha=alpha, max_iter=500, tol=None), mode="full_batch"
+    ).fit(da.from_array(X, chunks=(450, 64)), y)
+    assert abs(objective(model.estimator_, X, y) - optimum) / optimum < 1e-6
+
+
+def test_full_batch_gradient_descent_is_the_plain_full_batch_fit(two_workers):
+    X, y = _digits()
+    params = {
+        "batch_size": None,
+        "optimizer": "nesterov",
+        "max_iter": 30,
+        "tol": None,
+        "random_state": 0,
+    }
+    plain = SoftmaxSGD(**params).fit(X, y)
+    model = DaskSGD(SoftmaxSGD(**params), mode="full_batch", solver="gd").fit(
+        da.from_array(X, chunks=(450, 64)), y
+    )
+    np.testing.assert_allclose(
+        model.estimator_.coef_, plain.coef_, rtol=1e-6, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        model.estimator_.loss_curve_, plain.loss_curve_, rtol=1e-6
+    )
+
+
+def test_lbfgs_refuses_a_non_smooth_penalty(two_workers):
+    X, y = _digits()
+    with pytest.raises(ValueError, match="solver='lbfgs' needs a smooth objective"):
+        DaskSGD(SoftmaxSGD(penalty="l1"), mode="full_batch").fit(
+            da.from_array(X, chunks=(450, 64)), y
+        )
+
+
+# -------------------------------------------------------------- results
+
+
+def test_the_result_is_a_plain_picklable_estimator(two_workers):
+    X, y = _digits()
+    model = DaskSGD(MulticlassSVMSGD(max_iter=5, random_state=0)).fit(
+        da.from_array(X, chunks=(450, 64)), y
+    )
+    restored = pickle.loads(pickle.dumps(model.estimator_))
+    assert type(restored) is MulticlassSVMSGD
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    proba = model.predict_proba(da.from_array(X, chunks=(450, 64))).compute()
+    np.testing.assert_allclose(proba, restored.predict_proba(X))
+    assert model.classes_.tolist() == list(range(10))
+
+
+def test_a_worker_killed_mid_fit_is_retried_or_reported(two_workers):
+    X, y = make_classification(n_samples=20_000, n_features=50, random_state=0)
+    X_dask = da.from_array(X, chunks=5000)
+    model = DaskSGD(SoftmaxSGD(max_iter=40, tol=None, random_state=0), max_retries=3)
+
+    def restart():
+        time.sleep(1.0)
+        two_workers.restart()
+
+    killer = threading.Thread(target=restart)
+    killer.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X_dask, y)
+    except DistributedTrainingError as error:
+        assert "Round" in str(error) and "failed" in str(error)
+        assert not hasattr(model, "estimator_")
+    else:
+        assert model.n_retries_ >= 1
+        assert model.estimator_.n_iter_ == 40
+        reference = SoftmaxSGD(max_iter=40, tol=None, random_state=0).fit(X, y)
+        assert abs(model.score(X, y) - reference.score(X, y)) < 0.02
+    finally:
+        killer.join()
+    two_workers.wait_for_workers(2)
+
+
+# -------------------------------------------------------------- what already works
+
+
+def test_grid_search_on_the_dask_joblib_backend(two_workers):
+    from joblib import parallel_backend
+
+    X, y = _digits()
+    search = GridSearchCV(
+        SoftmaxSGD(max_iter=10, random_state=0), {"alpha": [1e-4, 1e-2]}, cv=3
+    )
+    with parallel_backend("dask"):
+        search.fit(X, y)
+    reference = GridSearchCV(
+        SoftmaxSGD(max_iter=10, random_state=0), {"alpha": [1e-4, 1e-2]}, cv=3
+    ).fit(X, y)
+    assert search.best_params_ == reference.best_params_
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"]
+    )
+
+
+def test_dask_ml_incremental_drives_partial_fit(two_workers):
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X, y = _digits()
+    X_dask = da.from_array(X, chunks=(450, 64))
+    y_dask = da.from_array(y, chunks=450)
+    incremental = wrappers.Incremental(SoftmaxSGD(random_state=0), scoring="accuracy")
+    incremental.fit(X_dask, y_dask, classes=np.unique(y))
+    assert incremental.estimator_.n_iter_ == 4  # one partial_fit per block
+    assert incremental.score(X_dask, y_dask) > 0.85
