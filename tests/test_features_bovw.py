@@ -228,9 +228,8 @@ def test_squared_distance_rounding_below_zero_encodes_as_zero_distance():
     from sklinear.features._bovw import _ChunkEncoder
 
     images = _images(n=6, size=8, seed=0)
-    bovw = BagOfVisualWords(
-        n_words=4, patch_size=4, whiten=False, random_state=0
-    ).fit(images)
+    bovw = BagOfVisualWords(n_words=4, patch_size=4, whiten=False, random_state=0)
+    bovw.fit(images)
     patches = normalize_patches(extract_patches(images[:1], patch_size=4))
     patches = patches.reshape(-1, patches.shape[-1])
     for i, patch in enumerate(patches):
