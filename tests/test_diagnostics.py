@@ -35,9 +35,18 @@ def _data(seed, n_classes=4, sparse=False):
 @pytest.mark.parametrize("seed", range(3))
 def test_gradient_check_at_trained_parameters(estimator, penalty, extra, seed):
     X, y, weight = _data(seed)
-    model = clone(estimator).set_params(
-        penalty=penalty, alpha=0.05, max_iter=3, tol=None, random_state=seed, **extra
-    ).fit(X, y, sample_weight=weight)
+    model = (
+        clone(estimator)
+        .set_params(
+            penalty=penalty,
+            alpha=0.05,
+            max_iter=3,
+            tol=None,
+            random_state=seed,
+            **extra,
+        )
+        .fit(X, y, sample_weight=weight)
+    )
     errors = gradient_check(model, X, y, weight, n_checks=30, random_state=seed)
     assert errors.max() < 1e-6, errors
 

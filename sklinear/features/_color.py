@@ -6,13 +6,20 @@ the bin of each value decided exactly as :func:`numpy.histogram` decides it
 :class:`ColorHistogram` is the scikit-learn transformer around it.
 """
 
+import functools
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._image_input import ImageTransformerMixin, as_image_batch, iter_chunks
+from ._image_input import (
+    ImageTransformerMixin,
+    as_image_batch,
+    iter_chunks,
+    single_image_hint,
+)
+from ._progress import ChunkProgress
 
 __all__ = ["COLOR_SPACES", "ColorHistogram", "color_histogram_batch", "rgb_to_hue"]
 
@@ -105,6 +112,7 @@ def color_histogram_batch(
     normalize=True,
     image_shape=None,
     chunk_size=32,
+    verbose=0,
 ):
     """Color histogram of every image in a batch.
 
@@ -130,6 +138,9 @@ def color_histogram_batch(
         ``(H, W)`` or ``(H, W, C)`` to unflatten 2-D `images`.
     chunk_size : int, default=32
         Images processed at a time; bounds the working memory.
+    verbose : int, default=0
+        Print progress over the chunks (images done, images/s, time left):
+        1 at every tenth of the images, 2 after every chunk.
 
     Returns
     -------
@@ -156,11 +167,40 @@ def color_histogram_batch(
     array([[ 0., 16., 16.,  0., 16.,  0.],
            [16.,  0., 16.,  0.,  8.,  8.]])
     """
+    return _color_histogram_batch(
+        images,
+        bins=bins,
+        color_space=color_space,
+        value_range=value_range,
+        normalize=normalize,
+        image_shape=image_shape,
+        chunk_size=chunk_size,
+        progress=functools.partial(
+            ChunkProgress, "color_histogram_batch", "", verbose=verbose
+        ),
+    )
+
+
+def _color_histogram_batch(
+    images,
+    *,
+    bins,
+    color_space,
+    value_range,
+    normalize,
+    image_shape,
+    chunk_size,
+    progress,
+):
+    """:func:`color_histogram_batch`, reporting to ``progress(n_images)``."""
     images = as_image_batch(images, image_shape=image_shape)
     n, height, width, n_channels = images.shape
     low, high = _check_value_range(value_range)
-    n_features = _n_features(bins, color_space, n_channels)
+    _n_features(bins, color_space, 3)  # the parameters, before the layout
+    with single_image_hint(images):
+        n_features = _n_features(bins, color_space, n_channels)
     out = np.empty((n, n_features))
+    progress = progress(n)
     for rows in iter_chunks(n, chunk_size):
         chunk = images[rows]
         m = len(chunk)
@@ -176,6 +216,7 @@ def color_histogram_batch(
         index = index.reshape(m, -1) + (np.arange(m) * n_features)[:, None]
         counts = np.bincount(index.ravel(), minlength=m * n_features)
         out[rows] = counts.reshape(m, n_features)
+        progress.update(m)
     if normalize:
         out /= height * width
     return out
@@ -234,6 +275,10 @@ class ColorHistogram(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         images and rows of ``3*s*s`` values as square RGB images.
     chunk_size : int, default=32
         Images featurized at a time, bounding the working memory.
+    verbose : int, default=0
+        Print the progress of `transform` over the chunks (images done,
+        images/s, time left): 1 at every tenth of the images, 2 after every
+        chunk.
 
     Attributes
     ----------
@@ -271,6 +316,7 @@ class ColorHistogram(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         "normalize": ["boolean"],
         "image_shape": [tuple, list, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -282,6 +328,7 @@ class ColorHistogram(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         normalize=True,
         image_shape=None,
         chunk_size=32,
+        verbose=0,
     ):
         self.bins = bins
         self.color_space = color_space
@@ -289,19 +336,24 @@ class ColorHistogram(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         self.normalize = normalize
         self.image_shape = image_shape
         self.chunk_size = chunk_size
+        self.verbose = verbose
 
     def _check_layout(self, image_shape):
         _check_value_range(self.value_range)
         return _n_features(self.bins, self.color_space, image_shape[2])
 
     def _featurize(self, images):
-        return color_histogram_batch(
+        return _color_histogram_batch(
             images,
             bins=self.bins,
             color_space=self.color_space,
             value_range=self.value_range,
             normalize=self.normalize,
+            image_shape=None,
             chunk_size=self.chunk_size,
+            progress=functools.partial(
+                ChunkProgress, "ColorHistogram", "transform", verbose=self.verbose
+            ),
         )
 
     def _feature_names(self):

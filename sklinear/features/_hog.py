@@ -22,7 +22,9 @@ from ._image_input import (
     as_image_batch,
     iter_chunks,
     run_in_threads,
+    single_image_hint,
 )
+from ._progress import ChunkProgress
 
 __all__ = ["BLOCK_NORMS", "GRAY_WEIGHTS", "HOG", "hog_batch", "hog_output_shape"]
 
@@ -410,6 +412,7 @@ def hog_batch(
     feature_vector=True,
     chunk_size=64,
     n_jobs=None,
+    verbose=0,
 ):
     """Histogram of Oriented Gradients of every image in a batch.
 
@@ -449,6 +452,9 @@ def hog_batch(
         Images processed at a time; bounds the working memory.
     n_jobs : int, default=None
         Threads working on separate chunks; None means 1, -1 all cores.
+    verbose : int, default=0
+        Print progress over the chunks (images done, images/s, time left):
+        1 at every tenth of the images, 2 after every chunk.
 
     Returns
     -------
@@ -482,6 +488,38 @@ def hog_batch(
     >>> hog_batch(images, color_mode="gray", block_norm=None).shape
     (5, 144)
     """
+    return _hog_batch(
+        images,
+        orientations=orientations,
+        pixels_per_cell=pixels_per_cell,
+        cells_per_block=cells_per_block,
+        block_norm=block_norm,
+        transform_sqrt=transform_sqrt,
+        color_mode=color_mode,
+        image_shape=image_shape,
+        feature_vector=feature_vector,
+        chunk_size=chunk_size,
+        n_jobs=n_jobs,
+        progress=functools.partial(ChunkProgress, "hog_batch", "", verbose=verbose),
+    )
+
+
+def _hog_batch(
+    images,
+    *,
+    orientations,
+    pixels_per_cell,
+    cells_per_block,
+    block_norm,
+    transform_sqrt,
+    color_mode,
+    image_shape,
+    feature_vector,
+    chunk_size,
+    n_jobs,
+    progress,
+):
+    """:func:`hog_batch`, reporting to ``progress(n_images)``."""
     images = as_image_batch(images, image_shape=image_shape)
     n, height, width, n_channels = images.shape
     if not isinstance(orientations, Integral) or orientations < 1:
@@ -500,19 +538,22 @@ def hog_batch(
             f"color_mode='gray' needs RGB or grayscale images, got {n_channels} "
             "channels."
         )
-    out_shape = hog_output_shape(
-        (height, width),
-        orientations=orientations,
-        pixels_per_cell=pixels_per_cell,
-        cells_per_block=cells_per_block,
-        block_norm=block_norm,
-    )
     cell = _as_pair(pixels_per_cell, "pixels_per_cell")
+    _as_pair(cells_per_block, "cells_per_block")
+    with single_image_hint(images):
+        out_shape = hog_output_shape(
+            (height, width),
+            orientations=orientations,
+            pixels_per_cell=pixels_per_cell,
+            cells_per_block=cells_per_block,
+            block_norm=block_norm,
+        )
     n_cells = (height // cell[0], width // cell[1])
     if transform_sqrt and images.dtype.kind in "if" and images.min() < 0:
         raise ValueError("transform_sqrt=True needs non-negative images.")
     float_dtype = np.float32 if images.dtype in (np.float16, np.float32) else np.float64
     out = np.empty((n, math.prod(out_shape)), dtype=float_dtype)
+    progress = progress(n)
 
     def featurize(chunks):
         kernels = {}  # one per chunk length, for the buffers
@@ -536,6 +577,7 @@ def hog_batch(
                 )
                 hist = BLOCK_NORMS[block_norm](np.moveaxis(blocks, 3, -1))
             out[rows] = hist.reshape(hist.shape[0], -1)
+            progress.update(len(hist))
 
     run_in_threads(featurize, list(iter_chunks(n, chunk_size)), n_jobs)
     return out if feature_vector else out.reshape(n, *out_shape)
@@ -572,6 +614,10 @@ class HOG(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         Images featurized at a time, bounding the working memory.
     n_jobs : int, default=None
         Threads; None means 1, -1 all cores.
+    verbose : int, default=0
+        Print the progress of `transform` over the chunks (images done,
+        images/s, time left): 1 at every tenth of the images, 2 after every
+        chunk.
 
     Attributes
     ----------
@@ -620,6 +666,7 @@ class HOG(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         "image_shape": [tuple, list, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -634,6 +681,7 @@ class HOG(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         image_shape=None,
         chunk_size=64,
         n_jobs=None,
+        verbose=0,
     ):
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
@@ -644,6 +692,7 @@ class HOG(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _output_shape(self, image_shape):
         return hog_output_shape(
@@ -663,7 +712,7 @@ class HOG(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         return math.prod(self._output_shape(image_shape))
 
     def _featurize(self, images):
-        return hog_batch(
+        return _hog_batch(
             images,
             orientations=self.orientations,
             pixels_per_cell=self.pixels_per_cell,
@@ -671,8 +720,13 @@ class HOG(ImageTransformerMixin, TransformerMixin, BaseEstimator):
             block_norm=self.block_norm,
             transform_sqrt=self.transform_sqrt,
             color_mode=self.color_mode,
+            image_shape=None,
+            feature_vector=True,
             chunk_size=self.chunk_size,
             n_jobs=self.n_jobs,
+            progress=functools.partial(
+                ChunkProgress, "HOG", "transform", verbose=self.verbose
+            ),
         )
 
     def _feature_names(self):

@@ -7,13 +7,17 @@ Every feature function works on a batch of images laid out as
 ``image_shape`` to unflatten them.
 """
 
+import contextlib
 import math
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
 from joblib import effective_n_jobs
-from sklearn.base import _fit_context
+from sklearn import get_config
+from sklearn.base import TransformerMixin, _fit_context
+from sklearn.utils._array_api import get_namespace_and_device
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
@@ -21,12 +25,26 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+try:
+    from sklearn.utils._array_api import move_to
+except ImportError:  # scikit-learn < 1.8
+    from sklearn.utils._array_api import _convert_to_numpy, get_namespace
+
+    def move_to(array, *, xp, device):
+        if xp is np:
+            return _convert_to_numpy(array, get_namespace(array)[0])
+        return xp.asarray(array, device=device)
+
+
 __all__ = [
     "ImageTransformerMixin",
     "as_image_batch",
     "infer_image_shape",
     "iter_chunks",
+    "input_namespace",
     "run_in_threads",
+    "single_image_hint",
+    "to_namespace",
 ]
 
 
@@ -90,14 +108,76 @@ def _check_image_shape(image_shape):
     return image_shape if len(image_shape) == 3 else (*image_shape, 1)
 
 
+def _single_image_hint(shape):
+    """Advice for a batch that may be one color image read as grayscale."""
+    if len(shape) == 4 and shape[3] == 1 and shape[2] in (3, 4):
+        shape = shape[:3]
+    if len(shape) != 3 or shape[2] not in (3, 4):
+        return ""
+    n, width, channels = shape
+    return (
+        f"X of shape {tuple(shape)} is read as a batch of {n} grayscale images of "
+        f"{width}x{channels} pixels; if it is one image of {n}x{width} pixels "
+        f"with {channels} channels, add the batch axis: images[None] (shape "
+        f"{(1, *shape)})."
+    )
+
+
+@contextlib.contextmanager
+def single_image_hint(images):
+    """Add :func:`_single_image_hint` to the ValueErrors raised in the block.
+
+    Wrap the checks of an image layout with it: they fail on a single
+    ``(H, W, 3)`` image, which reads as ``H`` grayscale images of ``W x 3``
+    pixels, and the error then says to pass ``images[None]``. Batches that
+    pass the checks are never questioned.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        hint = _single_image_hint(np.shape(images))
+        if not hint:
+            raise
+        raise ValueError(f"{exc} {hint}") from exc
+
+
+def input_namespace(X):
+    """``(namespace, device)`` of `X` if it is an array of another array API
+    library than NumPy, under ``sklearn.set_config(array_api_dispatch=True)``
+    (scikit-learn treats such arrays only then); None otherwise."""
+    if isinstance(X, np.ndarray) or not get_config()["array_api_dispatch"]:
+        return None
+    try:
+        xp, is_array_api, device = get_namespace_and_device(X)
+    except TypeError:  # not an array: DataFrames, ...
+        return None
+    if not is_array_api or xp.__name__ in ("numpy", "array_api_compat.numpy"):
+        return None
+    return xp, device
+
+
+def to_namespace(features, namespace):
+    """`features` (NumPy) moved to the ``(namespace, device)`` of
+    :func:`input_namespace`; float64 becomes float32 on devices without it."""
+    if namespace is None:
+        return features
+    xp, device = namespace
+    return move_to(features, xp=xp, device=device)
+
+
 def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
     """Validate a batch of images and return it as ``(n, H, W, C)``.
 
     Parameters
     ----------
     X : array-like of shape (n, H, W), (n, H, W, C) or (n, H*W*C)
-        Images, grayscale, channels-last color, or flattened rows. Any real
-        dtype; integer dtypes are kept, other inputs become float.
+        Images, grayscale, channels-last color, or flattened rows: NumPy
+        arrays, nested lists, or any 2-D container that
+        :func:`sklearn.utils.check_array` takes (pandas and polars
+        DataFrames, pyarrow Tables, ...). Under
+        ``sklearn.set_config(array_api_dispatch=True)``, arrays of other array
+        API libraries are copied to NumPy. Any real dtype; numeric dtypes are
+        kept (object becomes float64).
     image_shape : tuple of int, default=None
         ``(H, W)`` or ``(H, W, C)``. Needed to unflatten 2-D input unless the
         rows are square grayscale or RGB images (see
@@ -119,45 +199,45 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
     ------
     ValueError
         For input of the wrong dimension, an `image_shape` that does not match
-        the data, NaN or infinite values, or an empty batch.
+        the data, NaN or infinite values, non-numeric values, or an empty
+        batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_image_batch(np.zeros((2, 12))).shape  # rows of 2x2 RGB images
+    (2, 2, 2, 3)
+    >>> as_image_batch(np.zeros((2, 4, 5)), image_shape=(4, 5)).shape
+    (2, 4, 5, 1)
     """
     image_shape = _check_image_shape(image_shape)
-    if hasattr(X, "ndim") and not hasattr(X, "columns") and X.ndim in (3, 4):
+    if input_namespace(X) is not None:
+        X = move_to(X, xp=np, device="cpu")
+    if not hasattr(X, "shape"):
+        X = np.asarray(X)  # lists, and array-likes with only __array__
+    ndim = len(X.shape)
+    if ndim in (3, 4):
         X = np.asarray(X)
-        batch_shape = X.shape[1:] if X.ndim == 4 else (*X.shape[1:], 1)
+        batch_shape = X.shape[1:] if ndim == 4 else (*X.shape[1:], 1)
         if image_shape is not None and image_shape != batch_shape:
+            hint = ""
+            if ndim == 3 and X.shape == image_shape:
+                hint = " " + _single_image_hint(X.shape)
             raise ValueError(
                 f"image_shape={image_shape} does not match the images of "
-                f"shape {batch_shape} (H, W, C) in X."
+                f"shape {batch_shape} (H, W, C) in X.{hint}"
             )
         flat = X.reshape(X.shape[0], math.prod(X.shape[1:]))
-        if estimator is not None:
-            flat = validate_data(
-                estimator, flat, reset=reset, dtype=None, ensure_min_features=1
-            )
-        else:
-            flat = check_array(flat, dtype=None)
+        flat = _validate_2d(flat, estimator, reset)
         return flat.reshape(X.shape[0], *batch_shape)
-
-    if not hasattr(X, "ndim") and not hasattr(X, "columns"):
-        X = np.asarray(X)  # lists; array-likes without the NumPy protocols
-        if X.ndim in (3, 4):
-            return as_image_batch(
-                X, image_shape=image_shape, estimator=estimator, reset=reset
-            )
-    if X.ndim not in (2, 3, 4):
+    if ndim != 2:
         raise ValueError(
             "Expected a batch of images of shape (n, H, W), (n, H, W, C) or "
-            f"flattened (n, H*W*C); got an array with {X.ndim} dimension(s). "
+            f"flattened (n, H*W*C); got an array with {ndim} dimension(s). "
             "Reshape your data, e.g. with X.reshape(1, -1) for a single "
-            "flattened image."
+            "flattened image or images[None] for a single image."
         )
-    if estimator is not None:
-        X = validate_data(estimator, X, reset=reset, dtype=None)
-    else:
-        X = check_array(X, dtype=None)
-    if X.ndim == 3 or X.ndim == 4:
-        return as_image_batch(X, image_shape=image_shape)
+    X = _validate_2d(X, estimator, reset)
     n_features = X.shape[1]
     if image_shape is None:
         image_shape = _check_image_shape(infer_image_shape(n_features))
@@ -167,6 +247,13 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
             f"values but X has {n_features} features per row."
         )
     return X.reshape(X.shape[0], *image_shape)
+
+
+def _validate_2d(X, estimator, reset):
+    """scikit-learn's validation of 2-D input: dtype, finiteness, names."""
+    if estimator is not None:
+        return validate_data(estimator, X, reset=reset, dtype="numeric")
+    return check_array(X, dtype="numeric")
 
 
 def iter_chunks(n, chunk_size):
@@ -194,7 +281,7 @@ def run_in_threads(work, chunks, n_jobs):
             result.result()
 
 
-class ImageTransformerMixin:
+class ImageTransformerMixin(TransformerMixin):
     """`fit`, `transform` and feature names shared by the image transformers.
 
     A subclass has an ``image_shape`` parameter and defines
@@ -202,6 +289,12 @@ class ImageTransformerMixin:
     images it cannot featurize), ``_featurize(images) -> features`` and
     ``_feature_names() -> list of str``; it may define
     ``_fit_images(images)`` to learn from the images.
+
+    Deriving from :class:`~sklearn.base.TransformerMixin` makes scikit-learn
+    wrap the `transform` defined here for ``set_output`` (it wraps only the
+    methods a class defines itself). Under array API dispatch, `transform`
+    returns the features in the namespace and on the device of its input,
+    unless ``set_output`` asks for a DataFrame.
     """
 
     def _fit_images(self, images):
@@ -214,7 +307,8 @@ class ImageTransformerMixin:
         Parameters
         ----------
         X : array-like of shape (n, H, W), (n, H, W, C) or (n, H*W*C)
-            Training images.
+            Training images, or their flattened rows in an array or a
+            DataFrame (see :func:`~sklinear.features.as_image_batch`).
         y : None
             Ignored.
 
@@ -227,7 +321,8 @@ class ImageTransformerMixin:
             X, image_shape=self.image_shape, estimator=self, reset=True
         )
         self.image_shape_ = images.shape[1:]
-        self.n_features_out_ = self._check_layout(self.image_shape_)
+        with single_image_hint(images):
+            self.n_features_out_ = self._check_layout(self.image_shape_)
         self._fit_images(images)
         return self
 
@@ -237,18 +332,22 @@ class ImageTransformerMixin:
         Parameters
         ----------
         X : array-like of shape (n, H, W), (n, H, W, C) or (n, H*W*C)
-            Images.
+            Images, or their flattened rows in an array or a DataFrame.
 
         Returns
         -------
-        features : ndarray of shape (n, n_features_out_)
-            One row of features per image.
+        features : ndarray or DataFrame of shape (n, n_features_out_)
+            One row of features per image; a DataFrame as configured with
+            ``set_output``.
         """
         check_is_fitted(self)
+        namespace = None
+        if _get_output_config("transform", self)["dense"] == "default":
+            namespace = input_namespace(X)
         images = as_image_batch(
             X, image_shape=self.image_shape_, estimator=self, reset=False
         )
-        return self._featurize(images)
+        return to_namespace(self._featurize(images), namespace)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.
