@@ -74,6 +74,36 @@ def base_parser(description):
     return parser
 
 
+def import_baseline(checkout):
+    """Import the ``sklinear`` package of another checkout as ``sklinear_baseline``.
+
+    Lets a benchmark time the code before a change beside the code after it,
+    in one run and one process (e.g. ``git worktree add /tmp/base HEAD~1``).
+
+    Parameters
+    ----------
+    checkout : str or Path
+        Root of the other checkout (the folder holding ``sklinear/``).
+
+    Returns
+    -------
+    module
+        The other version of the package.
+    """
+    import importlib.util
+
+    package = Path(checkout).resolve() / "sklinear"
+    spec = importlib.util.spec_from_file_location(
+        "sklinear_baseline",
+        package / "__init__.py",
+        submodule_search_locations=[str(package)],
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sklinear_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @contextmanager
 def blas_threads(n_threads):
     """Limit BLAS and OpenMP threads to ``n_threads`` (0 or None: no limit).

@@ -40,6 +40,7 @@ from _common import (  # noqa: E402
     blas_summary,
     blas_threads,
     fmt,
+    import_baseline,
     load_cifar,
     load_digits_split,
     machine_info,
@@ -86,7 +87,7 @@ QUICK = {
 # ------------------------------------------------------------- candidates
 
 
-def sklinear_factory(name, shuffle=True, **params):
+def sklinear_factory(name, shuffle=True, package=None, **params):
     """Callable ``max_iter -> estimator`` for one of sklinear's estimators.
 
     Parameters
@@ -95,6 +96,9 @@ def sklinear_factory(name, shuffle=True, **params):
         Estimator.
     shuffle : bool, default=True
         Its ``shuffle`` parameter.
+    package : module, default=None
+        The ``sklinear`` package to take it from (another checkout's, see
+        ``--baseline``); default the installed one.
     **params
         Further parameters.
 
@@ -103,9 +107,10 @@ def sklinear_factory(name, shuffle=True, **params):
     callable
         Builds the estimator with ``tol=None`` and ``batch_size=256``.
     """
-    import sklinear
+    if package is None:
+        import sklinear as package
 
-    cls = getattr(sklinear, name)
+    cls = getattr(package, name)
 
     def make(max_iter):
         return cls(
@@ -274,8 +279,13 @@ def acceptance_data(path, n_samples, n_features):
     return X, y, f"{Path(path).name} training rows tiled {reps}x to {n_samples}"
 
 
-def acceptance(X, y, epochs, repeats):
-    """Per-epoch times on the big data set: sklinear, SGDClassifier and floors."""
+def acceptance(X, y, epochs, repeats, baseline=None):
+    """Per-epoch times on the big data set: sklinear, SGDClassifier and floors.
+
+    With ``baseline`` (another checkout's package), its estimators are timed
+    too, interleaved with ours, and each of ours gets ``x_baseline``: its
+    per-epoch time over the baseline's.
+    """
     n_classes = len(np.unique(y))
     candidates = {
         "matmul floor (contiguous)": ("floor", lambda: matmul_floor(X, n_classes)),
@@ -287,6 +297,10 @@ def acceptance(X, y, epochs, repeats):
     for shuffle in (True, False):
         for name in ("MulticlassSVMSGD", "SoftmaxSGD"):
             candidates[f"{name} shuffle={shuffle}"] = sklinear_factory(name, shuffle)
+            if baseline is not None:
+                candidates[f"baseline {name} shuffle={shuffle}"] = sklinear_factory(
+                    name, shuffle, package=baseline
+                )
     for loss in ("hinge", "log_loss"):
         candidates[f"SGDClassifier {loss}"] = sgd_classifier_factory(loss)
     times = per_epoch_times(candidates, X, y, epochs, repeats)
@@ -301,6 +315,10 @@ def acceptance(X, y, epochs, repeats):
             entry[f"x_gather_floor{clock}"] = entry[key] / gather
             entry[f"speedup_vs_sgd_hinge{clock}"] = hinge / entry[key]
             entry[f"speedup_vs_sgd_log_loss{clock}"] = log_loss / entry[key]
+        for name, entry in times.items():
+            reference = times.get(f"baseline {name}")
+            if reference is not None:
+                entry[f"x_baseline{clock}"] = entry[key] / reference[key]
     return times
 
 
@@ -537,6 +555,14 @@ def _acceptance_report(results):
         "max_iter=1, fixed costs included.",
         "",
     ]
+    baseline = "baseline" in results
+    if baseline:
+        lines[-1:-1] = [
+            f"Rows named `baseline ...` are the checkout `{results['baseline']}` "
+            "timed in the same run; x baseline (CPU): our per-epoch CPU time "
+            "over the baseline's.",
+            "",
+        ]
     rows = []
     for name, entry in results["acceptance"].items():
         floor = name.startswith("matmul")
@@ -553,6 +579,7 @@ def _acceptance_report(results):
                 "–" if floor else f"{entry['speedup_vs_sgd_log_loss_cpu']:.1f}",
                 "–" if floor else f"{entry['fit1_s']:.2f}",
             ]
+            + [f"{entry.get('x_baseline_cpu', float('nan')):.3f}"] * baseline
         )
     lines.append(
         markdown_table(
@@ -567,7 +594,8 @@ def _acceptance_report(results):
                 "speed-up vs SGD hinge (CPU)",
                 "speed-up vs SGD log_loss (CPU)",
                 "fit 1 epoch (s)",
-            ],
+            ]
+            + ["x baseline (CPU)"] * baseline,
             rows,
         )
     )
@@ -728,6 +756,14 @@ def main(argv=None):
         default=list(SECTIONS),
         help="Sections to run (default: all).",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="CHECKOUT",
+        default=None,
+        help="Another checkout of sklinear (e.g. a git worktree of the commit "
+        "before a change): the acceptance section times its estimators too, "
+        "in the same run, and reports our time over theirs.",
+    )
     args = parser.parse_args(argv)
     config = dict(QUICK if args.quick else FULL)
     if args.repeats:
@@ -744,7 +780,13 @@ def main(argv=None):
             results["acceptance_source"] = source
         if "acceptance" in sections:
             print(f"acceptance figure on {source} ...", file=sys.stderr)
-            results["acceptance"] = acceptance(X, y, config["epochs"], repeats)
+            baseline = None
+            if args.baseline:
+                baseline = import_baseline(args.baseline)
+                results["baseline"] = str(Path(args.baseline).resolve())
+            results["acceptance"] = acceptance(
+                X, y, config["epochs"], repeats, baseline
+            )
         if "scaling" in sections:
             print("scaling ...", file=sys.stderr)
             results["scaling"] = scaling(X, y, config, repeats)

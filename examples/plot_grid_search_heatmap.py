@@ -17,6 +17,9 @@ initial weights are no longer small). With one learning rate for every
 margin (left), large margins need weights too large to reach in 10 epochs,
 and small margins get steps too large for their tiny weights: the margin
 then matters on its own.
+
+Each panel is a :class:`sklinear.inspection.TuningHeatmapDisplay` built from
+the search's ``cv_results_``, with the best cell outlined.
 """
 
 import matplotlib.pyplot as plt
@@ -27,6 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklinear import MulticlassSVMSGD
+from sklinear.inspection import TuningHeatmapDisplay
 
 X, y = load_digits(return_X_y=True)
 # A stratified third of the digits keeps the 150 fits fast.
@@ -61,34 +65,21 @@ for ax, (title, grid) in zip(axes, grids.items(), strict=True):
     search = GridSearchCV(
         pipe, grid, cv=StratifiedKFold(3, shuffle=True, random_state=0)
     ).fit(X, y)
-    results = search.cv_results_
-    scores = np.empty((len(margins), len(alphas)))
-    for params, score in zip(
-        results["params"], results["mean_test_score"], strict=True
-    ):
-        i = np.flatnonzero(margins == params["multiclasssvmsgd__margin"])[0]
-        j = np.flatnonzero(alphas == params["multiclasssvmsgd__alpha"])[0]
-        scores[i, j] = score
+    display = TuningHeatmapDisplay.from_estimator(
+        search,
+        x="multiclasssvmsgd__alpha",
+        y="multiclasssvmsgd__margin",
+        ax=ax,
+        colorbar=False,
+        imshow_kw={"vmin": 0.5, "vmax": 1.0},
+        text_kw={"fontsize": "small"},
+    )
+    ax.set(xlabel="alpha", ylabel="margin" if ax is axes[0] else "", title=title)
     best = search.best_params_
     print(
         f"{title}: best alpha={best['multiclasssvmsgd__alpha']:g}, "
         f"margin={best['multiclasssvmsgd__margin']:g}, "
         f"accuracy {search.best_score_:.3f}"
     )
-    image = ax.imshow(scores, origin="lower", cmap="viridis", vmin=0.5, vmax=1.0)
-    for (i, j), score in np.ndenumerate(scores):
-        ax.text(
-            j,
-            i,
-            f"{score:.2f}",
-            ha="center",
-            va="center",
-            color="white" if score < 0.8 else "black",
-            fontsize="small",
-        )
-    ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas])
-    ax.set_yticks(range(len(margins)), [f"{m:g}" for m in margins])
-    ax.set(xlabel="alpha", title=title)
-axes[0].set_ylabel("margin")
-fig.colorbar(image, ax=axes, label="3-fold CV accuracy")
+fig.colorbar(display.im_, ax=axes, label="3-fold CV accuracy")
 plt.show()

@@ -27,10 +27,15 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 from sklinear import MulticlassSVMSGD, SoftmaxSGD
+from sklinear.inspection import WeightTemplatesDisplay
 
 # %%
 # Digits
 # ------
+#
+# :class:`~sklinear.inspection.WeightTemplatesDisplay` reshapes each row of
+# ``coef_`` to the image shape. ``rescale="symmetric"`` maps a zero weight to
+# the middle of the diverging colormap, with one scale for every class.
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
@@ -43,14 +48,9 @@ models = {
 fig, axes = plt.subplots(2, 10, figsize=(10, 2.6))
 for row, (name, clf) in zip(axes, models.items(), strict=True):
     clf.fit(X, y)
-    limit = np.abs(clf.coef_).max()
-    for digit, ax in zip(clf.classes_, row, strict=True):
-        ax.imshow(
-            clf.coef_[digit].reshape(8, 8), cmap="RdBu_r", vmin=-limit, vmax=limit
-        )
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(str(digit), fontsize="small")
+    WeightTemplatesDisplay.from_estimator(
+        clf, image_shape=(8, 8), ax=row, rescale="symmetric"
+    )
     row[0].set_ylabel(name.replace("SGD", ""), fontsize="small")
 fig.suptitle("Weights of each class on the digits")
 fig.tight_layout()
@@ -60,7 +60,8 @@ fig.tight_layout()
 # --------
 #
 # Trained on 5,000 random training images, centered and scaled to about
-# [-0.5, 0.5]; each template is rescaled to the full color range for display.
+# [-0.5, 0.5]; each template is rescaled to the full color range for display
+# (the default ``rescale="template"``, as in CS231n).
 
 cifar_path = os.environ.get("SKLINEAR_CIFAR10")
 if cifar_path:
@@ -84,15 +85,13 @@ if cifar_path:
         random_state=0,
     )
     svm.fit(X_cifar, cifar.target[rows])
-    fig, axes = plt.subplots(1, 10, figsize=(10, 1.8))
-    for k, ax in enumerate(axes):
-        template = svm.coef_[k].reshape(32, 32, 3)
-        template = (template - template.min()) / np.ptp(template)
-        ax.imshow(template)
-        ax.set_axis_off()
-        ax.set_title(cifar.target_names[k], fontsize="small")
-    fig.suptitle(f"MulticlassSVMSGD templates, CIFAR-10 ({n} training images)")
-    fig.tight_layout()
+    display = WeightTemplatesDisplay.from_estimator(
+        svm, image_shape=(32, 32, 3), display_labels=cifar.target_names
+    )
+    display.figure_.suptitle(
+        f"MulticlassSVMSGD templates, CIFAR-10 ({n} training images)"
+    )
+    display.figure_.tight_layout()
 else:
     print("SKLINEAR_CIFAR10 is not set: the CIFAR-10 templates are skipped.")
 

@@ -1,31 +1,33 @@
-"""The shared estimator base: validation, the minibatch loop and probabilities.
+"""The scikit-learn side of the classifiers: validation, fitted state, prediction.
 
-``fit`` in one pass: validate parameters and data, encode labels, initialize
-the parameters and the optimizer state, then for each epoch shuffle the rows
-and for each minibatch compute ``S = X_b @ W + b``, ``loss, dS = loss(S, y_b,
-w_b)``, ``G = X_b.T @ dS`` plus the L2 gradient, take the optimizer's step,
-apply the L1 proximal step and the max-norm projection; after each epoch
-record the objective and decide whether to stop.
+``fit`` and ``partial_fit`` share one path: validate the parameters and the
+data, encode the labels, start from a fresh or a copied training state, let
+the engine (:mod:`sklinear._engine`) run the epochs, check that the result
+scores every training row finitely, fit the temperature of margin losses,
+and only then set every fitted attribute at once. A failed call leaves the
+estimator as it was.
 
-Parameters live in one array ``_params`` of shape (n_features + 1,
-n_classes): the weights ``W`` and, in its last row, the intercept ``b``. With
-two classes the model keeps two score columns (the multinomial form) and
-exposes their difference as ``coef_`` of shape (1, n_features).
+The parameters live in ``_params`` of shape (n_features + 1, n_classes): the
+weights ``W`` and, in its last row, the intercept ``b``. With two classes the
+model keeps two score columns (the multinomial form) and exposes their
+difference as ``coef_`` of shape (1, n_features). The fitted state holds
+only arrays, Python builtins and a NumPy generator.
 """
 
 import copy
-import time
+import math
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.optimize import minimize_scalar
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import row_norms
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -33,14 +35,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._engine import BatchSource, LinearObjective, TrainState, finite_scores, train
+from ._learning_rate import auto_learning_rate, row_scales
 from ._optimizers import OPTIMIZERS
-from ._penalties import (
-    PENALTIES,
-    penalty_strengths,
-    penalty_value,
-    project_max_norm,
-    soft_threshold,
-)
+from ._penalties import PENALTIES, penalty_strengths, penalty_terms
 from ._schedules import SCHEDULES
 from .losses import LOSSES, expected_initial_loss, log_softmax
 
@@ -54,8 +52,8 @@ class DivergenceError(FloatingPointError):
     """Raised when the training objective stops being finite.
 
     The message names the epoch and says to lower ``learning_rate_init``.
-    The estimator keeps the parameters it had at the start of the diverging
-    epoch, so it never holds a NaN model.
+    The failed ``fit`` or ``partial_fit`` leaves the estimator as it was
+    before the call, so it never holds a NaN model.
 
     Examples
     --------
@@ -73,12 +71,12 @@ class DivergenceError(FloatingPointError):
 class BaseLinearSGD(ClassifierMixin, BaseEstimator):
     """Shared implementation of the linear classifiers trained by SGD.
 
-    Subclasses set the loss through :meth:`_loss_name` and
-    :meth:`_loss_params`, and whether ``predict_proba`` needs a fitted
-    temperature through ``_fits_temperature``.
+    Subclasses choose the loss through :meth:`_loss_name` and
+    :meth:`_loss_params`; the loss's record in :data:`sklinear.losses.LOSSES`
+    says whether ``predict_proba`` needs a fitted temperature. The numerics
+    live in :mod:`sklinear._engine`; this class validates, keeps the fitted
+    state and predicts.
     """
-
-    _fits_temperature = False
 
     _parameter_constraints: dict = {
         "penalty": [StrOptions({name for name in PENALTIES if name}), None],
@@ -89,7 +87,11 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         "fit_intercept": ["boolean"],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [StrOptions(set(SCHEDULES))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_init": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "average": ["boolean", Interval(Integral, 0, None, closed="left")],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "lr_decay_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -120,6 +122,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the model by minibatch optimization over ``max_iter`` epochs.
 
+        A failed fit (bad input, divergence) leaves the estimator as it was.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -134,50 +138,14 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        warm = self.warm_start and hasattr(self, "_params")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            reset=not warm,
-        )
-        check_classification_targets(y)
-        classes = np.unique(y)
-        if warm and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start=True but y has classes {classes.tolist()} while the "
-                f"previous fit had {self.classes_.tolist()}; set warm_start=False."
-            )
-        self._check_n_classes(classes)
-        self.classes_ = classes
-        y_index = np.searchsorted(self.classes_, y)
-        weight = self._sample_weight(X, y_index, sample_weight)
-        weighted_classes = np.unique(y_index[weight > 0])
-        if len(weighted_classes) < 2:
-            raise ValueError(
-                "Only one class has samples with a positive sample_weight "
-                f"({self.classes_[weighted_classes].tolist()}); at least 2 classes "
-                "are needed."
-            )
-        if not warm:
-            self._initialize(X.shape[1], X.dtype)
-        self._params = self._params.astype(X.dtype, copy=False)
-        self._start_optimizer()
-
-        train_rows, val_rows = self._split_validation(X, y_index)
-        if not warm:
-            self._record_initial_loss(X, y_index, weight, train_rows)
-        self.loss_curve_ = []
-        self.validation_scores_ = None if val_rows is None else []
-        self._run_epochs(X, y_index, weight, train_rows, val_rows)
-        self._finish(X, y_index, weight, train_rows, val_rows)
+        with _restored_on_failure(self):
+            self._fit(X, y, sample_weight, incremental=False)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Take one pass (epoch) over the given data, keeping the model.
+
+        A failed call leaves the estimator as it was.
 
         Parameters
         ----------
@@ -196,8 +164,18 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         self : object
             The updated estimator.
         """
+        with _restored_on_failure(self):
+            self._fit(X, y, sample_weight, classes=classes, incremental=True)
+        return self
+
+    def _fit(self, X, y, sample_weight, *, classes=None, incremental):
+        """The one path of ``fit`` and ``partial_fit``: validate, train, store.
+
+        Training works on a copy of the state; the fitted attributes are
+        set at the end, all together.
+        """
         first_call = not hasattr(self, "_params")
-        if first_call:
+        if incremental and first_call:
             self._validate_params()
             if classes is None:
                 raise ValueError(
@@ -209,6 +187,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "class_weight='balanced' is not supported by partial_fit, which "
                     "sees only part of the data; pass a dict of class weights."
                 )
+        continuing = not first_call and (incremental or self.warm_start)
         X, y = validate_data(
             self,
             X,
@@ -216,41 +195,141 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
-            reset=first_call,
+            reset=not continuing,
         )
         check_classification_targets(y)
-        known = np.unique(classes) if first_call else self.classes_
-        if first_call:
-            self._check_n_classes(known)
-        elif classes is not None and not np.array_equal(np.unique(classes), known):
+        classes = self._check_classes(y, classes, continuing, incremental)
+        y_index = np.searchsorted(classes, y)
+        weight = self._sample_weight(X, y_index, sample_weight, classes)
+        if not incremental:
+            weighted_classes = np.unique(y_index[weight > 0])
+            if len(weighted_classes) < 2:
+                raise ValueError(
+                    "Only one class has samples with a positive sample_weight "
+                    f"({classes[weighted_classes].tolist()}); at least 2 classes "
+                    "are needed."
+                )
+
+        if self.average and self.optimizer == "random_search":
             raise ValueError(
-                f"classes={np.unique(classes).tolist()} differs from classes_="
-                f"{known.tolist()} set on the first call to partial_fit."
+                "average is not supported with optimizer='random_search', which "
+                "takes no gradient steps to average; set average=False."
             )
-        unseen = np.setdiff1d(y, known)
-        if unseen.size:
-            raise ValueError(
-                f"y contains labels {unseen.tolist()} that are not in classes_="
-                f"{known.tolist()}; pass every class in `classes` on the first "
-                "call to partial_fit."
+        if continuing:
+            state = self._stored_state(X.dtype, keep_optimizer=incremental)
+        else:
+            mean_squared_norm = row_scales(X)[0]
+            state = initial_state(
+                self, X.shape[1], len(classes), X.dtype, mean_squared_norm
             )
-        y_index = np.searchsorted(known, y)
-        if first_call:
-            self.classes_ = known
-            self._initialize(X.shape[1], X.dtype)
-            self._start_optimizer()
-            self.loss_curve_ = []
-            self.validation_scores_ = None
-        weight = self._sample_weight(X, y_index, sample_weight)
-        if first_call:
-            self._record_initial_loss(X, y_index, weight, None)
-        self._params = self._params.astype(X.dtype, copy=False)
-        self._start_schedule()  # honours set_params between calls
-        objective = self._run_epoch(X, y_index, weight, None)
-        self.loss_curve_.append(objective)
-        self.n_iter_ += 1
-        self._finish(X, y_index, weight, None, None)
-        return self
+        learning_rate = self._learning_rate(X, len(classes), incremental and continuing)
+        state.base_lr[:] = learning_rate  # honours set_params
+        objective = self._objective(len(classes))
+        optimizer = self._make_optimizer()
+        if not (continuing and incremental):
+            state.optimizer_state = optimizer.init(state.params)
+        if self.average and (state.average is None or not incremental):
+            state.start_averaging(after=int(self.average))
+        elif not self.average:
+            state.average = state.n_averaged = None
+
+        train_rows, val_rows = (None, None)
+        if not incremental:
+            train_rows, val_rows = self._split_validation(X, y_index, state.rng)
+        fitted = {}
+        if not continuing:
+            fitted.update(
+                self._initial_loss(objective, state, X, y_index, weight, train_rows)
+            )
+        n_iter_before = self.n_iter_ if continuing and incremental else 0
+        source = BatchSource(
+            X,
+            y_index,
+            weight,
+            train_rows,
+            batch_size=self._batch_size(
+                X.shape[0] if train_rows is None else len(train_rows)
+            ),
+            shuffle=self.shuffle,
+            dropout=self.dropout,
+        )
+        validate = None
+        if val_rows is not None:
+
+            def validate(params):
+                return np.array(
+                    [self._accuracy(objective, params, X, y_index, weight, val_rows)]
+                )
+
+        def on_epoch(epoch, value, score, seconds):
+            if self.verbose:
+                message = f"Epoch {n_iter_before + len(history_so_far) + 1}: "
+                message += f"objective {value[0]:.6f}"
+                if score is not None:
+                    message += f", validation score {score[0]:.4f}"
+                print(f"{message}, time {seconds:.2f}s")
+            history_so_far.append(value)
+
+        history_so_far = []
+        history = train(
+            state,
+            objective,
+            source,
+            optimizer,
+            schedule=self.learning_rate,
+            schedule_params=self._schedule_params(),
+            max_iter=1 if incremental else self.max_iter,
+            tol=None if incremental else self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            validate=validate,
+            on_epoch=on_epoch,
+        )
+        if history.diverged.any():
+            self._diverged(state.epoch, learning_rate)
+        params = state.model_params(objective.step_terms)
+        if not finite_scores(objective, params, X, _max_row_norm(X))[0]:
+            # The last step can overflow the scores without the objective,
+            # checked before each step, seeing it.
+            self._diverged(state.epoch, learning_rate)
+        if not incremental and self.tol is not None and not history.converged.all():
+            warnings.warn(
+                f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
+                "before the stopping criterion was met; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        curve = [float(value[0]) for value in history.loss_curve]
+        fitted["loss_curve_"] = (
+            self.loss_curve_ + curve if incremental and not first_call else curve
+        )
+        fitted["n_iter_"] = n_iter_before + int(history.n_iter[0])
+        if not incremental:
+            scores = history.validation_scores
+            fitted["validation_scores_"] = (
+                None if scores is None else [float(s[0]) for s in scores]
+            )
+            if val_rows is None:
+                fitted["best_loss_"] = float(history.best[0])
+            else:
+                fitted["best_loss_"] = None
+                fitted["best_validation_score_"] = float(-history.best[0])
+        elif first_call:
+            fitted["validation_scores_"] = None
+        fitted["learning_rate_"] = learning_rate
+        fitted.update(
+            self._public_parameters(
+                objective,
+                params,
+                state.rng,
+                X,
+                y_index,
+                weight,
+                train_rows,
+                val_rows,
+                classes,
+            )
+        )
+        self._store(state, fitted, classes)
 
     # ---------------------------------------------------------- fit pieces
 
@@ -260,23 +339,66 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
     def _loss_params(self):
         return {}
 
-    def _loss(self, scores, y, weight):
-        return LOSSES[self._loss_name()](scores, y, weight, **self._loss_params())
+    def _objective(self, n_classes):
+        return linear_objective(self, n_classes)
 
-    def _check_n_classes(self, classes):
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {classes.tolist()}."
-            )
+    def _check_classes(self, y, classes, continuing, incremental):
+        """The classes of this fit, checked against the previous ones."""
+        if continuing:
+            known = self.classes_
+            if incremental:
+                if classes is not None and not np.array_equal(
+                    np.unique(classes), known
+                ):
+                    raise ValueError(
+                        f"classes={np.unique(classes).tolist()} differs from "
+                        f"classes_={known.tolist()} set on the first call to "
+                        "partial_fit."
+                    )
+            else:
+                found = np.unique(y)
+                if not np.array_equal(found, known):
+                    raise ValueError(
+                        f"warm_start=True but y has classes {found.tolist()} while "
+                        f"the previous fit had {known.tolist()}; set "
+                        "warm_start=False."
+                    )
+        else:
+            known = np.unique(classes) if incremental else np.unique(y)
+            if len(known) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in "
+                    f"the data, but the data contains only one class: "
+                    f"{known.tolist()}."
+                )
+        if incremental:
+            unseen = np.setdiff1d(y, known)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that are not in classes_="
+                    f"{known.tolist()}; pass every class in `classes` on the first "
+                    "call to partial_fit."
+                )
+        return known
 
-    def _sample_weight(self, X, y_index, sample_weight):
+    def _sample_weight(self, X, y_index, sample_weight, classes):
         weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
+        if isinstance(self.class_weight, dict):
+            bad = {
+                key: value
+                for key, value in self.class_weight.items()
+                if not (isinstance(value, Real) and np.isfinite(value) and value >= 0)
+            }
+            if bad:
+                raise ValueError(
+                    "class_weight must map classes to finite, non-negative "
+                    f"weights; got {bad}."
+                )
         if self.class_weight is not None:
             class_weight = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=self.classes_[y_index]
+                self.class_weight, classes=classes, y=classes[y_index]
             )
             weight = weight * class_weight[y_index].astype(X.dtype)
         if not weight.sum() > 0:
@@ -286,19 +408,62 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             )
         return weight
 
-    def _initialize(self, n_features, dtype):
-        """Small random weights and zero intercept, the optimizer, the counters."""
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        self._rng = np.random.default_rng(seed)
-        n_classes = len(self.classes_)
-        params = np.zeros((n_features + 1, n_classes), dtype=dtype)
-        params[:-1] = self._rng.standard_normal((n_features, n_classes)) * (
-            _INIT_SCALE / np.sqrt(n_features)
+    def _learning_rate(self, X, n_classes, keep):
+        """``learning_rate_init``, or the rate derived from the data for "auto".
+
+        ``keep``: a later ``partial_fit`` call keeps the rate of the first.
+        """
+        if self.learning_rate_init != "auto":
+            return float(self.learning_rate_init)
+        if keep and hasattr(self, "learning_rate_"):
+            return self.learning_rate_
+        rate = auto_learning_rate(
+            X,
+            optimizer=self.optimizer,
+            loss=self._loss_name(),
+            n_classes=n_classes,
+            alpha=penalty_strengths(self.penalty, self.alpha, self.l1_ratio)[0],
+            fit_intercept=self.fit_intercept,
+            momentum=self.momentum,
+            multi_class=self._loss_params().get("multi_class", "weston_watkins"),
         )
-        self._params = params
-        self._epochs_done = 0
-        self.n_iter_ = 0
-        self.t_ = 0
+        if self.verbose:
+            print(f"Learning rate {rate:.3g} (learning_rate_init='auto')")
+        return rate
+
+    def _stored_state(self, dtype, keep_optimizer):
+        """A copy of the fitted state, in ``dtype``, to continue training from."""
+        optimizer_state = copy.deepcopy(self._optimizer_state) if keep_optimizer else {}
+        for name, value in optimizer_state.items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                optimizer_state[name] = value.astype(dtype, copy=False)
+        average = None if self._average is None else self._average.astype(dtype)
+        return TrainState(
+            self._params.astype(dtype),
+            optimizer_state,
+            copy.deepcopy(self._rng),
+            np.zeros(1),
+            epoch=self._epochs_done,
+            samples=self.t_,
+            average=average,
+            n_averaged=None if average is None else self._n_averaged.copy(),
+            average_from=self._average_from,
+        )
+
+    def _store(self, state, fitted, classes):
+        """Set every fitted attribute at once, from a successful training."""
+        self.classes_ = classes
+        self._params = state.params
+        self._optimizer_state = state.optimizer_state
+        self._rng = state.rng
+        self._epochs_done = state.epoch
+        self._final_learning_rate = float(state.base_lr[0])
+        self._average = state.average
+        self._n_averaged = state.n_averaged
+        self._average_from = state.average_from
+        self.t_ = state.samples
+        for name, value in fitted.items():
+            setattr(self, name, value)
 
     def _make_optimizer(self):
         return OPTIMIZERS[self.optimizer](
@@ -308,24 +473,28 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             epsilon=self.epsilon,
         )
 
-    def _start_optimizer(self):
-        self._optimizer_state = self._make_optimizer().init(self._params)
-        self._start_schedule()
+    def _schedule_params(self):
+        return {
+            "power_t": self.power_t,
+            "lr_decay": self.lr_decay,
+            "lr_decay_epochs": self.lr_decay_epochs,
+        }
 
-    def _start_schedule(self):
-        self._schedule = SCHEDULES[self.learning_rate](
-            self.learning_rate_init,
-            power_t=self.power_t,
-            lr_decay=self.lr_decay,
-            lr_decay_epochs=self.lr_decay_epochs,
-        )
-
-    def _split_validation(self, X, y_index):
+    def _split_validation(self, X, y_index, rng):
         """Sorted training and validation rows; (None, None) without early stopping."""
         if not self.early_stopping:
             return None, None
         rows = np.arange(X.shape[0])
-        seed = self._rng.integers(np.iinfo(np.int32).max)
+        seed = rng.integers(np.iinfo(np.int32).max)
+        n_classes = len(np.unique(y_index))
+        n_train = X.shape[0] - math.ceil(self.validation_fraction * X.shape[0])
+        if n_train < n_classes:
+            raise ValueError(
+                f"early_stopping: validation_fraction={self.validation_fraction} "
+                f"is too large: it leaves {n_train} of {X.shape[0]} rows for "
+                f"training, fewer than the {n_classes} classes. Lower "
+                "validation_fraction or set early_stopping=False."
+            )
         try:
             train_rows, val_rows = train_test_split(
                 rows,
@@ -339,27 +508,32 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 "of the data is too small to hold out every class; the validation "
                 "set is drawn without stratification.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=5,
             )
             train_rows, val_rows = train_test_split(
                 rows, test_size=self.validation_fraction, random_state=seed
             )
         return np.sort(train_rows), np.sort(val_rows)
 
-    def _record_initial_loss(self, X, y_index, weight, rows):
+    def _initial_loss(self, objective, state, X, y_index, weight, rows):
         """Data loss of the initial weights on one batch: the sanity check."""
         rows = np.arange(X.shape[0]) if rows is None else rows
         rows = np.sort(rows[: self._batch_size(len(rows))])
-        scores = self._raw_scores(self._params, X[rows])
-        self.initial_loss_ = float(self._loss(scores, y_index[rows], weight[rows])[0])
-        self.expected_initial_loss_ = expected_initial_loss(
-            self._loss_name(), len(self.classes_), **self._loss_params()
+        scores = objective.decision(state.params, X[rows])
+        initial = float(
+            objective.loss(
+                scores, y_index[rows], weight[rows], **objective.loss_params
+            )[0]
+        )
+        expected = expected_initial_loss(
+            self._loss_name(), objective.n_classes, **self._loss_params()
         )
         if self.verbose:
             print(
-                f"Initial loss {self.initial_loss_:.4f} (expected about "
-                f"{self.expected_initial_loss_:.4f} for {len(self.classes_)} classes)"
+                f"Initial loss {initial:.4f} (expected about "
+                f"{expected:.4f} for {objective.n_classes} classes)"
             )
+        return {"initial_loss_": initial, "expected_initial_loss_": expected}
 
     def _batch_size(self, n_rows):
         if self.batch_size is None:
@@ -368,282 +542,47 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             return min(_AUTO_BATCH_SIZE, n_rows)
         return min(self.batch_size, n_rows)
 
-    def _run_epochs(self, X, y_index, weight, train_rows, val_rows):
-        """Epochs until ``max_iter`` or the stopping criterion says enough."""
-        best = np.inf
-        best_params = None
-        no_improvement = 0
-        for _ in range(self.max_iter):
-            start = time.perf_counter()
-            objective = self._run_epoch(X, y_index, weight, train_rows)
-            self.loss_curve_.append(objective)
-            self.n_iter_ += 1
-            message = f"Epoch {self.n_iter_}: objective {objective:.6f}"
-            if val_rows is not None:
-                score = self._validation_score(X, y_index, weight, val_rows)
-                self.validation_scores_.append(score)
-                message += f", validation score {score:.4f}"
-                criterion = -score
-            else:
-                criterion = objective
-            if self.verbose:
-                print(f"{message}, time {time.perf_counter() - start:.2f}s")
-            if self.tol is not None and criterion > best - self.tol:
-                no_improvement += 1
-            else:
-                no_improvement = 0
-            if val_rows is not None and criterion <= best:
-                # On ties keep the later epoch: same accuracy, lower training loss.
-                best_params = self._params.copy()
-            best = min(best, criterion)
-            if no_improvement >= self.n_iter_no_change:
-                if self._schedule.on_plateau():
-                    no_improvement = 0
-                    continue
-                break
-        else:
-            if self.tol is not None:
-                warnings.warn(
-                    f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
-                    "before the stopping criterion was met; increase max_iter.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-        if best_params is not None:
-            self._params = best_params
-            self.best_validation_score_ = -best
-        self.best_loss_ = best if val_rows is None else None
-
-    def _run_epoch(self, X, y_index, weight, rows):
-        """One pass over ``rows`` (None: every row); returns the epoch objective.
-
-        If the objective stops being finite, the parameters and optimizer state
-        of the epoch's start are restored before :class:`DivergenceError` is
-        raised, so the estimator never holds a NaN model.
-        """
-        snapshot = self._params.copy(), copy.deepcopy(self._optimizer_state)
-        try:
-            # Overflow shows up in the objective, which _descend checks.
-            with np.errstate(over="ignore", invalid="ignore"):
-                objective = self._descend(X, y_index, weight, rows)
-        except DivergenceError:
-            self._params[...], self._optimizer_state = snapshot
-            raise
-        self._epochs_done += 1
-        self.t_ += X.shape[0] if rows is None else len(rows)
-        return objective
-
-    def _descend(self, X, y_index, weight, rows):
-        """Optimizer steps over the epoch's minibatches; returns their mean objective.
-
-        The mean is weighted by each minibatch's total sample weight.
-        """
-        lr = self._schedule(self._epochs_done)
-        l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        optimizer = self._make_optimizer()
-        params = self._params
-        grad = np.zeros_like(params)
-        total, total_weight = 0.0, 0.0
-        for X_batch, y_batch, w_batch in self._minibatches(X, y_index, weight, rows):
-            batch_weight = float(w_batch.sum())
-            if batch_weight == 0:
-                continue
-            objective = self._step(
-                optimizer, params, grad, X_batch, y_batch, w_batch, lr, l2, l1
-            )
-            total += batch_weight * objective
-            total_weight += batch_weight
-        epoch_objective = total / total_weight
-        if not (np.isfinite(epoch_objective) and np.isfinite(params).all()):
-            self._diverged()
-        return epoch_objective
-
-    def _minibatches(self, X, y_index, weight, rows):
-        """Yield ``(X_batch, y_batch, w_batch)``, shuffled if ``shuffle``.
-
-        Unshuffled batches of all rows are views of ``X``; otherwise the rows of
-        a batch are gathered (in increasing order, for memory locality) into
-        one reused buffer, so that an epoch never copies ``X`` as a whole.
-        Dropout is applied to the batch here.
-        """
-        n_rows = X.shape[0] if rows is None else len(rows)
-        batch_size = self._batch_size(n_rows)
-        if self.shuffle and batch_size < n_rows:
-            rows = self._rng.permutation(n_rows if rows is None else rows)
-        buffer = None
-        if rows is not None and not sp.issparse(X):
-            buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        for start in range(0, n_rows, batch_size):
-            if rows is None:
-                batch = slice(start, start + batch_size)
-                X_batch = X[batch]
-            else:
-                batch = np.sort(rows[start : start + batch_size])
-                if buffer is None:
-                    X_batch = X[batch]
-                else:
-                    # mode="clip" (indices are valid) lets take write straight
-                    # into `out`; the default mode goes through a temporary.
-                    X_batch = np.take(
-                        X, batch, axis=0, out=buffer[: len(batch)], mode="clip"
-                    )
-            if self.dropout:
-                X_batch = self._drop_features(X_batch, in_place=buffer is not None)
-            yield X_batch, y_index[batch], weight[batch]
-
-    def _step(self, optimizer, params, grad, X_batch, y_batch, w_batch, lr, l2, l1):
-        """One optimizer step on one minibatch; returns its objective."""
-        if optimizer.uses_gradient:
-            objective = self._objective_and_gradient(
-                params, X_batch, y_batch, w_batch, l2, out=grad
-            )
-            if not np.isfinite(objective):
-                self._diverged()
-            update, self._optimizer_state = optimizer.update(
-                grad, self._optimizer_state, lr
-            )
-        else:
-
-            def batch_objective(candidate):
-                return self._objective_and_gradient(
-                    candidate, X_batch, y_batch, w_batch, l2, out=None
-                ) + penalty_value(candidate[:-1], 0.0, l1)
-
-            objective = self._objective_and_gradient(
-                params, X_batch, y_batch, w_batch, l2, out=None
-            )
-            update, self._optimizer_state = optimizer.update(
-                None,
-                self._optimizer_state,
-                lr,
-                params=params,
-                objective=batch_objective,
-                random_state=self._rng,
-            )
-        objective += penalty_value(params[:-1], 0.0, l1)
-        params += update
-        if not self.fit_intercept:
-            params[-1] = 0.0
-        if l1:
-            step_size = optimizer.step_size(self._optimizer_state, lr)
-            if np.ndim(step_size):
-                step_size = step_size[:-1]
-            soft_threshold(params[:-1], l1 * step_size)
-        if self.max_norm is not None:
-            project_max_norm(params[:-1], self.max_norm)
-        return float(objective)
-
-    def _objective_and_gradient(self, params, X, y_index, weight, l2, out):
-        """Smooth objective (data loss + L2) and, if ``out`` is given, its gradient.
-
-        ``out`` has the shape of ``params`` and receives the gradient with
-        respect to the weights and, in its last row, the intercept.
-        """
-        scores = self._raw_scores(params, X)
-        loss, dscores = self._loss(scores, y_index, weight)
-        W = params[:-1]
-        objective = float(loss) + penalty_value(W, l2, 0.0)
-        if out is not None:
-            if sp.issparse(X):
-                out[:-1] = X.T @ dscores
-            else:
-                np.dot(X.T, dscores, out=out[:-1])
-            if l2:
-                out[:-1] += l2 * W
-            out[-1] = dscores.sum(axis=0) if self.fit_intercept else 0.0
-        return objective
-
-    @staticmethod
-    def _raw_scores(params, X):
-        scores = X @ params[:-1]
-        scores += params[-1]
-        return np.asarray(scores)
-
-    def _drop_features(self, X_batch, in_place):
-        """Inverted dropout of input features: zero each with probability p."""
-        keep = 1.0 - self.dropout
-        if sp.issparse(X_batch):
-            X_batch = X_batch.copy()
-            mask = self._rng.random(X_batch.nnz, dtype=X_batch.dtype) < keep
-            X_batch.data *= mask / np.asarray(keep, dtype=X_batch.dtype)
-            return X_batch
-        mask = self._rng.random(X_batch.shape, dtype=X_batch.dtype) < keep
-        if not in_place:
-            X_batch = X_batch.copy()
-        X_batch *= mask
-        X_batch *= X_batch.dtype.type(1.0 / keep)
-        return X_batch
-
-    def _diverged(self):
+    def _diverged(self, epoch, rate):
         raise DivergenceError(
             f"The training objective of {type(self).__name__} became non-finite "
-            f"(NaN or inf) in epoch {self._epochs_done + 1}: the optimization "
-            f"diverged. Lower learning_rate_init (now {self.learning_rate_init}) "
+            f"(NaN or inf) in epoch {epoch}: the optimization diverged. Lower "
+            f"learning_rate_init (now {self.learning_rate_init!r}, a rate of "
+            f"{rate:.3g}) "
             "or standardize the features (e.g. StandardScaler)."
         )
 
-    def _validation_score(self, X, y_index, weight, rows):
-        correct = self._scores_of_rows(X, rows).argmax(axis=1) == y_index[rows]
+    @staticmethod
+    def _accuracy(objective, params, X, y_index, weight, rows):
+        scores = _scores_of_rows(objective, params, X, rows)
+        correct = scores.argmax(axis=1) == y_index[rows]
         if not weight[rows].sum() > 0:
             return float(correct.mean())
         return float(np.average(correct, weights=weight[rows]))
 
-    def _scores_of_rows(self, X, rows):
-        """Raw scores of ``X[rows]``, gathered in chunks to avoid copying X."""
-        return np.concatenate(
-            [
-                self._raw_scores(self._params, X[rows[start : start + _SCORE_CHUNK]])
-                for start in range(0, len(rows), _SCORE_CHUNK)
-            ]
-        )
-
-    def _finish(self, X, y_index, weight, train_rows, val_rows):
-        """Public coefficients from the parameters, then the temperature."""
-        W, b = self._params[:-1], self._params[-1]
-        if len(self.classes_) == 2:
-            self.coef_ = (W[:, 1] - W[:, 0])[None, :]
-            self.intercept_ = np.atleast_1d(b[1] - b[0])
+    def _public_parameters(
+        self, objective, params, rng, X, y_index, weight, train_rows, val_rows, classes
+    ):
+        """``coef_``, ``intercept_`` and, for margin losses, ``temperature_``."""
+        W, b = params[:-1], params[-1]
+        fitted = {}
+        if len(classes) == 2:
+            fitted["coef_"] = (W[:, 1] - W[:, 0])[None, :]
+            fitted["intercept_"] = np.atleast_1d(b[1] - b[0])
         else:
-            self.coef_ = np.ascontiguousarray(W.T)
-            self.intercept_ = b.copy()
-        if self._fits_temperature:
+            fitted["coef_"] = np.ascontiguousarray(W.T)
+            fitted["intercept_"] = b.copy()
+        if objective.loss.needs_temperature:
             rows = val_rows
             if rows is None:
                 rows = np.arange(X.shape[0]) if train_rows is None else train_rows
                 if len(rows) > _MAX_TEMPERATURE_ROWS:
-                    rows = np.sort(self._rng.choice(rows, _MAX_TEMPERATURE_ROWS, False))
-            self.temperature_ = self._fit_temperature(
-                self._scores_of_rows(X, rows), y_index[rows], weight[rows]
+                    rows = np.sort(rng.choice(rows, _MAX_TEMPERATURE_ROWS, False))
+            fitted["temperature_"] = _fit_temperature(
+                _scores_of_rows(objective, params, X, rows),
+                y_index[rows],
+                weight[rows],
             )
-
-    def _fit_temperature(self, scores, y_index, weight):
-        """Temperature minimizing the log-loss of ``softmax(scores / T)``.
-
-        As in Platt scaling, the targets are smoothed: the correct class gets
-        ``1 - 1 / (N + 2)`` for ``N`` rows (weighted), the rest is shared by the
-        other classes. On separable training data the plain log-loss would
-        drive ``T`` to zero; the smoothed one has a finite optimum and tends
-        to the plain one as ``N`` grows. (Platt smooths by class size; with
-        many classes and a small validation split that makes the
-        probabilities underconfident.)
-        """
-        scores = scores.astype(np.float64)
-        n_classes = scores.shape[1]
-        weight = weight.astype(np.float64)
-        smoothing = 1.0 / (weight.sum() + 2.0)
-        targets = np.full(scores.shape, smoothing / (n_classes - 1))
-        targets[np.arange(len(y_index)), y_index] = 1.0 - smoothing
-        targets *= (weight / weight.sum())[:, None]
-
-        def log_loss(log_temperature):
-            return -np.vdot(targets, log_softmax(scores / np.exp(log_temperature)))
-
-        spread = float(np.std(scores)) or 1.0
-        bounds = (np.log(spread) - np.log(1e4), np.log(spread) + np.log(1e4))
-        result = minimize_scalar(
-            log_loss, bounds=bounds, method="bounded", options={"xatol": 1e-10}
-        )
-        return float(np.exp(result.x))
+        return fitted
 
     # ---------------------------------------------------------- prediction
 
@@ -704,7 +643,12 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Log-probabilities, columns in the order of ``classes_``.
         """
-        return log_softmax(self._scores(X) / getattr(self, "temperature_", 1.0))
+        scores = self._scores(X)
+        scaled = scores.astype(np.float64) / getattr(self, "temperature_", 1.0)
+        # Scores too large for their differences would give NaN, not 0 or 1.
+        limit = np.finfo(np.float64).max / 4
+        np.clip(scaled, -limit, limit, out=scaled)
+        return log_softmax(scaled).astype(scores.dtype, copy=False)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the (temperature-scaled) scores.
@@ -729,3 +673,124 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.poor_score = self.optimizer == "random_search"
         return tags
+
+
+def linear_objective(estimator, n_classes):
+    """The training objective of an estimator's hyperparameters.
+
+    Parameters
+    ----------
+    estimator : BaseLinearSGD
+        Its loss, penalty and ``fit_intercept`` are read.
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    sklinear._engine.LinearObjective
+    """
+    return LinearObjective(
+        LOSSES[estimator._loss_name()],
+        n_classes,
+        loss_params=estimator._loss_params(),
+        penalty=penalty_terms(
+            estimator.penalty, estimator.alpha, estimator.l1_ratio, estimator.max_norm
+        ),
+        fit_intercept=estimator.fit_intercept,
+    )
+
+
+def initial_state(estimator, n_features, n_classes, dtype, mean_squared_norm):
+    """Small random weights, zero intercept and a generator seeded by ``random_state``.
+
+    The weights are drawn so that the scores of a typical row are about
+    0.01: the initial loss is then the one the CS231n sanity check expects,
+    whatever the scale of the data.
+
+    Parameters
+    ----------
+    estimator : BaseLinearSGD
+        Its ``random_state`` is read.
+    n_features, n_classes : int
+        Shape of the weights.
+    dtype : dtype
+        Dtype of the parameters.
+    mean_squared_norm : float
+        Mean squared norm of the rows (see
+        :func:`sklinear._learning_rate.row_scales`).
+
+    Returns
+    -------
+    sklinear._engine.TrainState
+        With an empty optimizer state.
+    """
+    seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
+    rng = np.random.default_rng(seed)
+    params = np.zeros((n_features + 1, n_classes), dtype=dtype)
+    scale = np.sqrt(mean_squared_norm) if mean_squared_norm > 0 else 1.0
+    params[:-1] = rng.standard_normal((n_features, n_classes)) * (_INIT_SCALE / scale)
+    return TrainState(params, {}, rng, np.zeros(1))
+
+
+@contextmanager
+def _restored_on_failure(estimator):
+    """Undo every attribute change of ``estimator`` if the block raises."""
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
+
+
+def _scores_of_rows(objective, params, X, rows):
+    """Raw scores of ``X[rows]``, gathered in chunks to avoid copying X."""
+    return np.concatenate(
+        [
+            objective.decision(params, X[rows[start : start + _SCORE_CHUNK]])
+            for start in range(0, len(rows), _SCORE_CHUNK)
+        ]
+    )
+
+
+def _fit_temperature(scores, y_index, weight):
+    """Temperature minimizing the log-loss of ``softmax(scores / T)``.
+
+    As in Platt scaling, the targets are smoothed: the correct class gets
+    ``1 - 1 / (N + 2)`` for ``N`` rows (weighted), the rest is shared by the
+    other classes. On separable training data the plain log-loss would
+    drive ``T`` to zero; the smoothed one has a finite optimum and tends
+    to the plain one as ``N`` grows. (Platt smooths by class size; with
+    many classes and a small validation split that makes the
+    probabilities underconfident.)
+    """
+    # Scale-free: optimize T / scale on scores / scale, which cannot overflow.
+    scores = scores.astype(np.float64)
+    scale = float(np.max(np.abs(scores)))
+    if not 0 < scale < np.inf:
+        return 1.0
+    scores = scores / scale
+    n_classes = scores.shape[1]
+    weight = weight.astype(np.float64)
+    smoothing = 1.0 / (weight.sum() + 2.0)
+    targets = np.full(scores.shape, smoothing / (n_classes - 1))
+    targets[np.arange(len(y_index)), y_index] = 1.0 - smoothing
+    targets *= (weight / weight.sum())[:, None]
+
+    def log_loss(log_temperature):
+        return -np.vdot(targets, log_softmax(scores / np.exp(log_temperature)))
+
+    spread = float(np.std(scores)) or 1.0
+    bounds = (np.log(spread) - np.log(1e4), np.log(spread) + np.log(1e4))
+    result = minimize_scalar(
+        log_loss, bounds=bounds, method="bounded", options={"xatol": 1e-10}
+    )
+    return float(scale * np.exp(result.x))
+
+
+def _max_row_norm(X):
+    """Largest Euclidean norm of a row of ``X``; inf if it overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        squared = row_norms(X, squared=True)
+    return float(np.sqrt(squared.max(initial=0.0)))

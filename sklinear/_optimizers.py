@@ -15,6 +15,12 @@ current minibatch goes down.
 scalar ``lr`` for the momentum family, ``lr`` divided by the root of the
 second-moment estimate for the adaptive ones. The L1 proximal step uses it as
 its threshold scale, so that L1 yields exact zeros under every optimizer.
+
+With ``K`` models trained side by side, ``params`` has one column per class
+of each model and ``lr`` may be an array with one rate per column (in the
+dtype of the parameters). Every state array has the parameters' last axis,
+so that the state of some columns can be saved and restored: Adam's step
+counter ``t`` is kept per column for that reason.
 """
 
 from collections.abc import Callable
@@ -120,7 +126,11 @@ def adam(*, beta_1, beta_2, epsilon, **_):
     """Adam with bias correction (Kingma & Ba, 2015)."""
 
     def init(params):
-        return {"m": np.zeros_like(params), "v": np.zeros_like(params), "t": 0}
+        return {
+            "m": np.zeros_like(params),
+            "v": np.zeros_like(params),
+            "t": np.zeros(params.shape[-1], dtype=np.int64),
+        }
 
     def update(grad, state, lr):
         state["t"] += 1
@@ -134,29 +144,36 @@ def adam(*, beta_1, beta_2, epsilon, **_):
         step = np.sqrt(v, out=squared)
         step += epsilon
         np.divide(m, step, out=step)
-        step *= -lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+        step *= (-lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)).astype(step.dtype)
         return step, state
 
     def step_size(state, lr):
-        correction = np.sqrt(1.0 - beta_2 ** max(state["t"], 1))
-        return lr * correction / (np.sqrt(state["v"]) + epsilon)
+        correction = np.sqrt(1.0 - beta_2 ** np.maximum(state["t"], 1))
+        return (
+            lr * correction.astype(state["v"].dtype) / (np.sqrt(state["v"]) + epsilon)
+        )
 
     return Optimizer(init, update, step_size=step_size)
 
 
 def random_search(**_):
-    """Random local search: try ``params + lr * N(0, 1)``, keep it if better."""
+    """Random local search: try ``params + lr * N(0, 1)``, keep it if better.
+
+    ``objective`` returns one value per model (an array of ``K`` values, the
+    columns of ``params`` being ``K`` equal groups); each model keeps its part
+    of the step only if its own objective goes down.
+    """
 
     def init(params):
         return {}
 
     def update(grad, state, lr, *, params, objective, random_state):
         step = (lr * random_state.standard_normal(params.shape)).astype(params.dtype)
-        current = objective(params)
-        candidate = objective(params + step)
-        if candidate < current:
-            return step, state
-        return np.zeros_like(params), state
+        current = np.atleast_1d(objective(params))
+        better = np.atleast_1d(objective(params + step)) < current
+        if not better.all():
+            step[..., ~np.repeat(better, params.shape[-1] // len(better))] = 0.0
+        return step, state
 
     return Optimizer(init, update, uses_gradient=False)
 

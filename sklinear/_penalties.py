@@ -1,78 +1,23 @@
-"""Regularization of the weight matrix (never the intercept).
+"""Regularization of the weight matrix (never the intercept), as a chain of terms.
 
-A penalty splits into a smooth L2 part, ``l2 / 2 * ||W||^2``, added to the
-gradient, and an L1 part, ``l1 * ||W||_1``, applied after each update as a
-proximal (soft-threshold) step so that coefficients become exactly zero.
-``W`` has shape (n_features, n_classes): one column per class.
+A penalty is a list of terms, each with a ``value(W)`` per column and a
+place in the optimizer step:
+
+- a smooth term (:class:`L2`, ``strength / 2 * ||W||^2``) adds its gradient
+  to the data gradient, ``add_gradient(W, grad)``;
+- a proximal term (:class:`L1`, ``strength * ||W||_1``) is applied after each
+  update, ``after_step(W, step_size)``, as its proximal operator (the
+  soft-threshold), so that coefficients become exactly zero;
+- a projection (:class:`MaxNorm`) is applied after each update too.
+
+``W`` has shape (n_features, n_columns): one column per class, and with
+``K`` models trained side by side ``K * n_classes`` columns, so strengths may
+be scalars or per-column arrays. :data:`PENALTIES` maps each name of the
+``penalty`` parameter to its terms: a new penalty is a term class and a
+registry entry.
 """
 
 import numpy as np
-
-PENALTIES = {
-    "l2": lambda alpha, l1_ratio: (alpha, 0.0),
-    "l1": lambda alpha, l1_ratio: (0.0, alpha),
-    "elasticnet": lambda alpha, l1_ratio: (alpha * (1.0 - l1_ratio), alpha * l1_ratio),
-    None: lambda alpha, l1_ratio: (0.0, 0.0),
-}
-"""Registry: penalty name -> ``(alpha, l1_ratio) -> (l2_strength, l1_strength)``."""
-
-
-def penalty_strengths(penalty, alpha, l1_ratio):
-    """Split a named penalty into its L2 and L1 strengths.
-
-    Parameters
-    ----------
-    penalty : {"l2", "l1", "elasticnet", None}
-        Penalty name.
-    alpha : float
-        Overall regularization strength.
-    l1_ratio : float
-        Share of L1 in ``"elasticnet"``.
-
-    Returns
-    -------
-    l2 : float
-        Coefficient of ``1/2 * ||W||^2``.
-    l1 : float
-        Coefficient of ``||W||_1``.
-
-    Examples
-    --------
-    >>> from sklinear._penalties import penalty_strengths
-    >>> penalty_strengths("elasticnet", 0.1, 0.25)
-    (0.07500000000000001, 0.025)
-    """
-    return PENALTIES[penalty](alpha, l1_ratio)
-
-
-def penalty_value(W, l2, l1):
-    """Value of ``l2 / 2 * ||W||^2 + l1 * ||W||_1``.
-
-    Parameters
-    ----------
-    W : ndarray of shape (n_features, n_classes)
-        Weights.
-    l2, l1 : float
-        Strengths from :func:`penalty_strengths`.
-
-    Returns
-    -------
-    float
-        The penalty.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklinear._penalties import penalty_value
-    >>> float(penalty_value(np.array([[3.0], [-4.0]]), l2=1.0, l1=0.5))
-    16.0
-    """
-    value = 0.0
-    if l2:
-        value += 0.5 * l2 * float(np.vdot(W, W))
-    if l1:
-        value += l1 * float(np.abs(W).sum())
-    return value
 
 
 def soft_threshold(W, threshold):
@@ -103,14 +48,14 @@ def soft_threshold(W, threshold):
 
 
 def project_max_norm(W, max_norm):
-    """Project each class's weight vector (column) onto the L2 ball, in place.
+    """Project each column (class weight vector) onto the L2 ball, in place.
 
     Parameters
     ----------
-    W : ndarray of shape (n_features, n_classes)
+    W : ndarray of shape (n_features, n_columns)
         Weights, modified in place.
-    max_norm : float
-        Radius of the ball.
+    max_norm : float or ndarray of shape (n_columns,)
+        Radius of the ball (per column).
 
     Returns
     -------
@@ -126,7 +71,233 @@ def project_max_norm(W, max_norm):
            [0.8, 0.2]])
     """
     norms = np.sqrt(np.einsum("ij,ij->j", W, W))
-    too_long = norms > max_norm
+    radius = np.broadcast_to(max_norm, norms.shape)
+    too_long = norms > radius
     if too_long.any():
-        W[:, too_long] *= (max_norm / norms[too_long]).astype(W.dtype)
+        W[:, too_long] *= (radius[too_long] / norms[too_long]).astype(W.dtype)
     return W
+
+
+class L2:
+    """Smooth term ``strength / 2 * ||W||^2``, added to the gradient.
+
+    Parameters
+    ----------
+    strength : float or ndarray of shape (n_columns,)
+        Coefficient (per column).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear._penalties import L2
+    >>> L2(2.0).value(np.array([[1.0, -2.0], [0.5, 0.0]]))
+    array([1.25, 4.  ])
+    """
+
+    smooth = True
+
+    def __init__(self, strength):
+        self.strength = strength
+
+    def value(self, W):
+        """Per-column value."""
+        return 0.5 * self.strength * np.einsum("ij,ij->j", W, W)
+
+    def total(self, W):
+        """Value summed over the columns."""
+        if np.ndim(self.strength):
+            return float(self.value(W).sum())
+        return 0.5 * self.strength * float(np.vdot(W, W))
+
+    def add_gradient(self, W, grad):
+        """Add ``strength * W`` to ``grad`` in place."""
+        grad += self.strength * W
+
+    def after_step(self, W, step_size):
+        """Nothing: the term acts through the gradient."""
+
+
+class L1:
+    """``strength * ||W||_1``, applied after each update as a soft-threshold.
+
+    The threshold of each coordinate is ``strength`` times the optimizer's
+    effective step on it (``step_size``), so that it is the proximal step of
+    the update just taken, for adaptive optimizers too.
+
+    Parameters
+    ----------
+    strength : float or ndarray of shape (n_columns,)
+        Coefficient (per column).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear._penalties import L1
+    >>> W = np.array([[0.3, -2.0]])
+    >>> L1(0.5).after_step(W, step_size=0.2)
+    >>> W
+    array([[ 0.2, -1.9]])
+    """
+
+    smooth = False
+    sparse = True
+
+    def __init__(self, strength):
+        self.strength = strength
+
+    def value(self, W):
+        """Per-column value."""
+        return self.strength * np.abs(W).sum(axis=0)
+
+    def total(self, W):
+        """Value summed over the columns."""
+        if np.ndim(self.strength):
+            return float(self.value(W).sum())
+        return self.strength * float(np.abs(W).sum())
+
+    def add_gradient(self, W, grad):
+        """Nothing: the term is not differentiable; see :meth:`after_step`."""
+
+    def after_step(self, W, step_size):
+        """Soft-threshold ``W`` in place by ``strength * step_size``."""
+        soft_threshold(W, self.strength * step_size)
+
+
+class MaxNorm:
+    """Constraint ``||W[:, j]|| <= radius``, a projection after each update.
+
+    Parameters
+    ----------
+    radius : float or ndarray of shape (n_columns,)
+        Largest allowed norm of a column (per column).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear._penalties import MaxNorm
+    >>> W = np.array([[3.0], [4.0]])
+    >>> MaxNorm(1.0).after_step(W, step_size=0.1)
+    >>> W.ravel()
+    array([0.6, 0.8])
+    """
+
+    smooth = False
+
+    def __init__(self, radius):
+        self.radius = radius
+
+    def value(self, W):
+        """Zero: a constraint adds nothing to the objective where it holds."""
+        return np.zeros(W.shape[1], dtype=W.dtype)
+
+    def total(self, W):
+        """Zero."""
+        return 0.0
+
+    def add_gradient(self, W, grad):
+        """Nothing: a constraint has no gradient."""
+
+    def after_step(self, W, step_size):
+        """Project the columns of ``W`` onto the ball, in place."""
+        project_max_norm(W, self.radius)
+
+
+PENALTIES = {
+    "l2": lambda alpha, l1_ratio: [L2(alpha)],
+    "l1": lambda alpha, l1_ratio: [L1(alpha)],
+    "elasticnet": lambda alpha, l1_ratio: [
+        L2(alpha * (1.0 - l1_ratio)),
+        L1(alpha * l1_ratio),
+    ],
+    None: lambda alpha, l1_ratio: [],
+}
+"""Registry: penalty name -> ``(alpha, l1_ratio) -> list of terms``."""
+
+
+def penalty_terms(penalty, alpha, l1_ratio, max_norm=None):
+    """The terms of a named penalty, without those of zero strength.
+
+    Parameters
+    ----------
+    penalty : {"l2", "l1", "elasticnet", None}
+        Penalty name.
+    alpha, l1_ratio : float or ndarray of shape (n_columns,)
+        Strength and share of L1 (per column).
+    max_norm : float, ndarray of shape (n_columns,) or None, default=None
+        Radius of the max-norm constraint, appended last.
+
+    Returns
+    -------
+    list
+        Terms in the order they apply.
+
+    Examples
+    --------
+    >>> from sklinear._penalties import penalty_terms
+    >>> [type(term).__name__ for term in penalty_terms("elasticnet", 0.1, 0.5, 3.0)]
+    ['L2', 'L1', 'MaxNorm']
+    """
+    terms = [
+        term
+        for term in PENALTIES[penalty](alpha, l1_ratio)
+        if np.any(np.asarray(term.strength) != 0)
+    ]
+    if max_norm is not None:
+        terms.append(MaxNorm(max_norm))
+    return terms
+
+
+def penalty_strengths(penalty, alpha, l1_ratio):
+    """Split a named penalty into its L2 and L1 strengths.
+
+    Parameters
+    ----------
+    penalty : {"l2", "l1", "elasticnet", None}
+        Penalty name.
+    alpha : float
+        Overall regularization strength.
+    l1_ratio : float
+        Share of L1 in ``"elasticnet"``.
+
+    Returns
+    -------
+    l2 : float
+        Coefficient of ``1/2 * ||W||^2``.
+    l1 : float
+        Coefficient of ``||W||_1``.
+
+    Examples
+    --------
+    >>> from sklinear._penalties import penalty_strengths
+    >>> penalty_strengths("elasticnet", 0.1, 0.25)
+    (0.07500000000000001, 0.025)
+    """
+    terms = PENALTIES[penalty](alpha, l1_ratio)
+    l2 = sum((t.strength for t in terms if isinstance(t, L2)), 0.0)
+    l1 = sum((t.strength for t in terms if isinstance(t, L1)), 0.0)
+    return l2, l1
+
+
+def penalty_value(W, l2, l1):
+    """Value of ``l2 / 2 * ||W||^2 + l1 * ||W||_1``.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_features, n_classes)
+        Weights.
+    l2, l1 : float
+        Strengths from :func:`penalty_strengths`.
+
+    Returns
+    -------
+    float
+        The penalty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear._penalties import penalty_value
+    >>> float(penalty_value(np.array([[3.0], [-4.0]]), l2=1.0, l1=0.5))
+    16.0
+    """
+    return L2(l2).total(W) + L1(l1).total(W)

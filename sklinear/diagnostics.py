@@ -8,8 +8,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_X_y
 
-from ._penalties import penalty_strengths, penalty_value
-from .losses import expected_initial_loss
+from ._base import initial_state, linear_objective
+from ._learning_rate import row_scales
 
 __all__ = ["InitialLossCheck", "gradient_check", "initial_loss_check", "objective"]
 
@@ -36,25 +36,32 @@ InitialLossCheck.expected.__doc__ = "What the initial loss should be about."
 
 
 def _prepare(estimator, X, y, sample_weight, dtype):
-    """Validated data, class indices and an initialized copy of the estimator."""
+    """Validated data, class indices, the objective and the parameters.
+
+    The parameters are the fitted ones, or for an unfitted estimator the
+    initial ones ``fit`` would start from.
+    """
     X, y = check_X_y(X, y, accept_sparse="csr", dtype=dtype)
     check_classification_targets(y)
     fitted = hasattr(estimator, "_params")
-    model = estimator if fitted else clone(estimator)
     if fitted:
-        classes = model.classes_
-        if X.shape[1] != model.n_features_in_:
+        classes = estimator.classes_
+        if X.shape[1] != estimator.n_features_in_:
             raise ValueError(
-                f"X has {X.shape[1]} features, but {type(model).__name__} was "
-                f"fitted with {model.n_features_in_}."
+                f"X has {X.shape[1]} features, but {type(estimator).__name__} was "
+                f"fitted with {estimator.n_features_in_}."
             )
-        params = model._params.astype(dtype)
+        params = estimator._params.astype(dtype)
     else:
         classes = np.unique(y)
-        model._check_n_classes(classes)
-        model.classes_ = classes
-        model._initialize(X.shape[1], dtype)
-        params = model._params
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(estimator).__name__} needs samples of at least 2 classes in "
+                f"the data, but the data contains only one class: {classes.tolist()}."
+            )
+        params = initial_state(
+            estimator, X.shape[1], len(classes), dtype, row_scales(X)[0]
+        ).params
     unknown = np.setdiff1d(y, classes)
     if unknown.size:
         raise ValueError(f"y contains labels {unknown.tolist()} unknown to the model.")
@@ -62,7 +69,7 @@ def _prepare(estimator, X, y, sample_weight, dtype):
     weight = _check_sample_weight(
         sample_weight, X, dtype=dtype, ensure_non_negative=True
     )
-    return model, X, y_index, weight, params
+    return linear_objective(estimator, len(classes)), X, y_index, weight, params
 
 
 def gradient_check(
@@ -127,14 +134,13 @@ def gradient_check(
     model, X, y_index, weight, params = _prepare(
         estimator, X, y, sample_weight, np.float64
     )
-    l2, _ = penalty_strengths(model.penalty, model.alpha, model.l1_ratio)
     params = params.copy()
 
     def objective(p):
-        return model._objective_and_gradient(p, X, y_index, weight, l2, out=None)
+        return float(model.value_and_grad(p, X, y_index, weight)[0])
 
     analytic = np.empty_like(params)
-    model._objective_and_gradient(params, X, y_index, weight, l2, out=analytic)
+    model.value_and_grad(params, X, y_index, weight, out=analytic)
     rows = params.shape[0] if model.fit_intercept else params.shape[0] - 1
     flat = rng.choice(rows * params.shape[1], size=n_checks, replace=True)
     coordinates = np.column_stack(np.unravel_index(flat, (rows, params.shape[1])))
@@ -200,10 +206,10 @@ def initial_loss_check(estimator, X, y, sample_weight=None):
     model, X, y_index, weight, params = _prepare(
         clone(estimator), X, y, sample_weight, np.float64
     )
-    loss = model._objective_and_gradient(params, X, y_index, weight, 0.0, out=None)
-    expected = expected_initial_loss(
-        model._loss_name(), len(model.classes_), **model._loss_params()
+    loss, _ = model.loss(
+        model.decision(params, X), y_index, weight, **model.loss_params
     )
+    expected = model.loss.initial_loss(model.n_classes, **model.loss_params)
     return InitialLossCheck(float(loss), expected)
 
 
@@ -246,6 +252,4 @@ def objective(estimator, X, y, sample_weight=None):
     model, X, y_index, weight, params = _prepare(
         estimator, X, y, sample_weight, np.float64
     )
-    l2, l1 = penalty_strengths(model.penalty, model.alpha, model.l1_ratio)
-    smooth = model._objective_and_gradient(params, X, y_index, weight, l2, out=None)
-    return smooth + penalty_value(params[:-1], 0.0, l1)
+    return float(model.value(params, X, y_index, weight)[0])

@@ -173,8 +173,6 @@ class MulticlassSVMSGD(BaseLinearSGD):
     np.float64(1.0)
     """
 
-    _fits_temperature = True
-
     _parameter_constraints: dict = {
         **BaseLinearSGD._parameter_constraints,
         "loss": [StrOptions({"hinge", "squared_hinge"})],
@@ -196,7 +194,8 @@ class MulticlassSVMSGD(BaseLinearSGD):
         fit_intercept=True,
         optimizer="adam",
         learning_rate="constant",
-        learning_rate_init=0.01,
+        learning_rate_init="auto",
+        average=False,
         power_t=0.5,
         lr_decay=0.95,
         lr_decay_epochs=1,
@@ -228,6 +227,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.average = average
         self.power_t = power_t
         self.lr_decay = lr_decay
         self.lr_decay_epochs = lr_decay_epochs
@@ -300,7 +300,8 @@ class SoftmaxSGD(BaseLinearSGD):
         fit_intercept=True,
         optimizer="adam",
         learning_rate="constant",
-        learning_rate_init=0.01,
+        learning_rate_init="auto",
+        average=False,
         power_t=0.5,
         lr_decay=0.95,
         lr_decay_epochs=1,
@@ -329,6 +330,7 @@ class SoftmaxSGD(BaseLinearSGD):
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.average = average
         self.power_t = power_t
         self.lr_decay = lr_decay
         self.lr_decay_epochs = lr_decay_epochs

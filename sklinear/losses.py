@@ -5,20 +5,34 @@ implementation (the CS231n assignments ask for exactly these functions).
 
 Every loss has the signature ``loss(scores, y, sample_weight, **params) ->
 (loss, dscores)`` where ``scores`` has shape (n_samples, n_classes), ``y``
-holds class indices 0..n_classes-1 and ``sample_weight`` is positive with a
-positive sum. The returned loss is the sample-weighted mean
+holds class indices 0..n_classes-1 and ``sample_weight`` is non-negative with
+a positive sum. The returned loss is the sample-weighted mean
 ``sum(w_i * L_i) / sum(w_i)`` and ``dscores`` its gradient with respect to
 ``scores``, in the dtype of ``scores``. No data matrix is involved, so the
 linear algebra ``X @ W`` and ``X.T @ dscores`` is written once, in the
-training loop.
+training engine.
+
+The same functions evaluate ``K`` models at once: ``scores`` of shape
+(n_samples, K, n_classes), ``sample_weight`` of shape (n_samples, K) (one
+column per model) and parameters such as ``margin`` given per model; the loss
+is then an array of ``K`` values. A model whose weights sum to zero has loss
+0 and gradient 0.
+
+:data:`LOSSES` holds one :class:`Loss` record per name: the function, the
+parameters it takes, its expected initial loss and whether ``predict_proba``
+needs a fitted temperature. The estimators build their allowed ``loss``
+values from it.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
 
 __all__ = [
     "LOSSES",
+    "Loss",
     "expected_initial_loss",
     "log_softmax",
     "multiclass_hinge",
@@ -26,9 +40,43 @@ __all__ = [
 ]
 
 
-def _normalized_weights(sample_weight, dtype):
-    weight = np.asarray(sample_weight, dtype=dtype)
-    return weight / weight.sum()
+def _flat(scores, y, sample_weight):
+    """Rows of every model as one (n * K, C) array, with their labels and weights.
+
+    Each weight column is divided by its sum (with several models, columns
+    summing to zero stay zero), so that the loss is a weighted mean per
+    model. Working on 2-D rows keeps the one-model case as fast as a plain
+    implementation.
+    """
+    weight = np.asarray(sample_weight, dtype=scores.dtype)
+    if scores.ndim == 2:
+        return scores, y, weight / weight.sum(), 1
+    n_samples, n_models, n_classes = scores.shape
+    weight = weight.reshape(n_samples, -1)
+    total = weight.sum(axis=0)
+    weight = weight / np.where(total > 0, total, 1)
+    if weight.shape[1] != n_models:
+        weight = np.repeat(weight, n_models, axis=1)
+    return (
+        scores.reshape(-1, n_classes),
+        np.repeat(y, n_models),
+        weight.ravel(),
+        n_models,
+    )
+
+
+def _per_model_loss(weight, per_sample, n_models):
+    if n_models == 1:
+        return weight @ per_sample
+    return (weight * per_sample).reshape(-1, n_models).sum(axis=0)
+
+
+def _per_row(value, n_rows, n_models, dtype):
+    """A scalar, or a per-model array as a column over the flat rows."""
+    value = np.asarray(value, dtype=dtype)
+    if value.ndim == 0:
+        return value
+    return np.tile(value, n_rows // n_models)[:, None]
 
 
 def multiclass_hinge(
@@ -42,13 +90,13 @@ def multiclass_hinge(
 
     Parameters
     ----------
-    scores : ndarray of shape (n_samples, n_classes)
-        Class scores.
+    scores : ndarray of shape (n_samples, n_classes) or (n_samples, K, n_classes)
+        Class scores (of ``K`` models).
     y : ndarray of shape (n_samples,)
         Index of the correct class of each sample.
-    sample_weight : ndarray of shape (n_samples,)
-        Non-negative weights with a positive sum.
-    margin : float, default=1.0
+    sample_weight : ndarray of shape (n_samples,) or (n_samples, K)
+        Non-negative weights with a positive sum (per model).
+    margin : float or ndarray of shape (K,), default=1.0
         Required gap between the correct score and every other score.
     multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
         Sum over the wrong classes or take the largest violation only.
@@ -57,9 +105,9 @@ def multiclass_hinge(
 
     Returns
     -------
-    loss : float
+    loss : float or ndarray of shape (K,)
         Sample-weighted mean loss.
-    dscores : ndarray of shape (n_samples, n_classes)
+    dscores : ndarray of the shape of ``scores``
         Gradient of ``loss`` with respect to ``scores``.
 
     Examples
@@ -71,11 +119,13 @@ def multiclass_hinge(
     >>> round(float(loss), 2)
     2.9
     """
-    n_samples = scores.shape[0]
-    rows = np.arange(n_samples)
+    shape = scores.shape
+    scores, y, weight, n_models = _flat(scores, y, sample_weight)
+    n_rows = scores.shape[0]
+    rows = np.arange(n_rows)
     with np.errstate(invalid="ignore", over="ignore"):
         violation = scores - scores[rows, y][:, None]
-        violation += margin
+        violation += _per_row(margin, n_rows, n_models, scores.dtype)
         violation[rows, y] = 0.0
         np.maximum(violation, 0.0, out=violation)
         if multi_class == "crammer_singer":
@@ -86,9 +136,9 @@ def multiclass_hinge(
         per_sample = (violation**2 if squared else violation).sum(axis=1)
         dscores = 2.0 * violation if squared else (violation > 0).astype(scores.dtype)
     dscores[rows, y] = -dscores.sum(axis=1)
-    weight = _normalized_weights(sample_weight, scores.dtype)
     dscores *= weight[:, None]
-    return weight @ per_sample, dscores
+    loss = _per_model_loss(weight, per_sample, n_models)
+    return loss, dscores.reshape(shape)
 
 
 def softmax_cross_entropy(scores, y, sample_weight):
@@ -99,18 +149,18 @@ def softmax_cross_entropy(scores, y, sample_weight):
 
     Parameters
     ----------
-    scores : ndarray of shape (n_samples, n_classes)
-        Class scores.
+    scores : ndarray of shape (n_samples, n_classes) or (n_samples, K, n_classes)
+        Class scores (of ``K`` models).
     y : ndarray of shape (n_samples,)
         Index of the correct class of each sample.
-    sample_weight : ndarray of shape (n_samples,)
-        Non-negative weights with a positive sum.
+    sample_weight : ndarray of shape (n_samples,) or (n_samples, K)
+        Non-negative weights with a positive sum (per model).
 
     Returns
     -------
-    loss : float
+    loss : float or ndarray of shape (K,)
         Sample-weighted mean loss.
-    dscores : ndarray of shape (n_samples, n_classes)
+    dscores : ndarray of the shape of ``scores``
         Gradient of ``loss`` with respect to ``scores``: softmax minus one-hot.
 
     Examples
@@ -121,27 +171,29 @@ def softmax_cross_entropy(scores, y, sample_weight):
     >>> bool(np.isclose(loss, np.log(4)))
     True
     """
+    shape = scores.shape
+    scores, y, weight, n_models = _flat(scores, y, sample_weight)
     rows = np.arange(scores.shape[0])
     log_proba = log_softmax(scores)
     dscores = np.exp(log_proba)
     dscores[rows, y] -= 1.0
-    weight = _normalized_weights(sample_weight, scores.dtype)
     dscores *= weight[:, None]
-    return -(weight @ log_proba[rows, y]), dscores
+    loss = -_per_model_loss(weight, log_proba[rows, y], n_models)
+    return loss, dscores.reshape(shape)
 
 
 def log_softmax(scores):
-    """Row-wise log-softmax of ``scores``, stable for large values.
+    """Log-softmax over the last axis of ``scores``, stable for large values.
 
     Parameters
     ----------
-    scores : ndarray of shape (n_samples, n_classes)
+    scores : ndarray of shape (..., n_classes)
         Class scores.
 
     Returns
     -------
-    log_proba : ndarray of shape (n_samples, n_classes)
-        ``scores - logsumexp(scores, axis=1)``.
+    log_proba : ndarray of the shape of ``scores``
+        ``scores - logsumexp(scores, axis=-1)``.
 
     Examples
     --------
@@ -151,20 +203,81 @@ def log_softmax(scores):
     array([[0.5, 0.5]])
     """
     with np.errstate(invalid="ignore", over="ignore"):
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        shifted = scores - scores.max(axis=-1, keepdims=True)
+        shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     return shifted
 
 
+def _margin_initial_loss(
+    n_classes, *, squared, margin=1.0, multi_class="weston_watkins"
+):
+    term = margin**2 if squared else margin
+    n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
+    return float(n_terms * term)
+
+
+def _softmax_initial_loss(n_classes):
+    return float(np.log(n_classes))
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A data loss and what an estimator needs to know about it.
+
+    Calling the record calls its function, so ``LOSSES[name](scores, y,
+    sample_weight, **params)`` computes the loss.
+
+    Parameters
+    ----------
+    function : callable
+        ``(scores, y, sample_weight, **params) -> (loss, dscores)``.
+    initial_loss : callable
+        ``(n_classes, **params) -> float``: the loss of near-zero scores.
+    params : tuple of str, default=()
+        Names of the estimator parameters the function takes.
+    needs_temperature : bool, default=False
+        Whether the scores are margins rather than log-probabilities, so
+        that ``predict_proba`` needs a fitted temperature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear.losses import LOSSES
+    >>> hinge = LOSSES["hinge"]
+    >>> hinge.params, hinge.needs_temperature
+    (('margin', 'multi_class'), True)
+    >>> float(hinge(np.zeros((1, 3)), np.array([0]), np.ones(1))[0])
+    2.0
+    """
+
+    function: Callable
+    initial_loss: Callable
+    params: tuple = field(default=())
+    needs_temperature: bool = False
+
+    def __call__(self, scores, y, sample_weight, **params):
+        return self.function(scores, y, sample_weight, **params)
+
+
 LOSSES = {
-    "hinge": partial(multiclass_hinge, squared=False),
-    "squared_hinge": partial(multiclass_hinge, squared=True),
-    "log_loss": softmax_cross_entropy,
+    "hinge": Loss(
+        partial(multiclass_hinge, squared=False),
+        partial(_margin_initial_loss, squared=False),
+        params=("margin", "multi_class"),
+        needs_temperature=True,
+    ),
+    "squared_hinge": Loss(
+        partial(multiclass_hinge, squared=True),
+        partial(_margin_initial_loss, squared=True),
+        params=("margin", "multi_class"),
+        needs_temperature=True,
+    ),
+    "log_loss": Loss(softmax_cross_entropy, _softmax_initial_loss),
 }
-"""Registry of data losses by name; each entry follows the module's signature."""
+"""Registry of data losses by name: one :class:`Loss` record each."""
 
 
-def expected_initial_loss(loss, n_classes, *, margin=1.0, multi_class="weston_watkins"):
+def expected_initial_loss(loss, n_classes, **params):
     """Loss expected when all scores are close to zero (small random weights).
 
     Every wrong class then violates the margin by about ``margin``: the
@@ -178,10 +291,9 @@ def expected_initial_loss(loss, n_classes, *, margin=1.0, multi_class="weston_wa
         Loss name.
     n_classes : int
         Number of classes C.
-    margin : float, default=1.0
-        Hinge margin; ignored for ``"log_loss"``.
-    multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
-        Hinge form; ignored for ``"log_loss"``.
+    **params
+        The loss's parameters (``margin``, ``multi_class`` for the hinges);
+        others are ignored.
 
     Returns
     -------
@@ -196,8 +308,6 @@ def expected_initial_loss(loss, n_classes, *, margin=1.0, multi_class="weston_wa
     >>> round(expected_initial_loss("log_loss", 10), 4)
     2.3026
     """
-    if loss == "log_loss":
-        return float(np.log(n_classes))
-    term = margin**2 if loss == "squared_hinge" else margin
-    n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
-    return float(n_terms * term)
+    record = LOSSES[loss]
+    used = {name: value for name, value in params.items() if name in record.params}
+    return record.initial_loss(n_classes, **used)

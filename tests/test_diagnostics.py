@@ -6,6 +6,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification
 
 from sklinear import MulticlassSVMSGD, SoftmaxSGD
+from sklinear._engine import LinearObjective
 from sklinear.diagnostics import gradient_check, initial_loss_check, objective
 
 LOSS_CONFIGS = [
@@ -63,14 +64,14 @@ def test_gradient_check_detects_a_wrong_gradient(monkeypatch):
     X, y, _ = _data(0)
     model = SoftmaxSGD(alpha=0.1, random_state=0)
 
-    def wrong(self, params, X, y_index, weight, l2, out):
-        value = original(self, params, X, y_index, weight, l2, out)
+    def wrong(self, params, X, y_index, weight, out=None):
+        value = original(self, params, X, y_index, weight, out)
         if out is not None:
             out *= 1.01
         return value
 
-    original = SoftmaxSGD._objective_and_gradient
-    monkeypatch.setattr(SoftmaxSGD, "_objective_and_gradient", wrong)
+    original = LinearObjective.value_and_grad
+    monkeypatch.setattr(LinearObjective, "value_and_grad", wrong)
     assert gradient_check(model, X, y, random_state=0).min() > 1e-3
 
 

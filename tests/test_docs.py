@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "sklinear",
     "sklinear.features",
     "sklinear.diagnostics",
+    "sklinear.inspection",
     "sklinear.losses",
     "sklinear.datasets",
 ]

@@ -402,7 +402,7 @@ def test_adaptive_schedule_lowers_the_rate_and_stops():
         random_state=0,
     ).fit(X, y)
     assert model.n_iter_ < 1000
-    assert model._schedule.lr < model.learning_rate_init
+    assert model._final_learning_rate < model.learning_rate_init
 
 
 def test_class_weight_balanced_equals_explicit_sample_weight():

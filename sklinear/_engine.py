@@ -1,0 +1,694 @@
+"""The training engine: objective, batches, training state and the epoch loop.
+
+Nothing here knows about scikit-learn estimators. The parameters of ``K``
+linear models over ``C`` classes live side by side in one array ``params``
+of shape (n_features + 1, K * C): the weights ``W = params[:-1]`` and, in the
+last row, the intercepts ``b``. Model ``k`` owns the columns ``k * C`` to
+``(k + 1) * C``. One matrix product ``X_b @ W`` then scores a minibatch for
+every model, and the loss, penalties and optimizer work per column, so that
+per-model hyperparameters are per-column arrays. A plain estimator is the
+case ``K = 1``.
+
+One epoch (:func:`run_epoch`), for each minibatch of a :class:`BatchSource`:
+``S = X_b @ W + b``; ``loss, dS = loss(S, y_b, w_b)``; ``G = X_b.T @ dS``
+plus the smooth penalty's gradient (:class:`LinearObjective`); the
+optimizer's update; then the penalty's proximal and projection steps. A
+model whose objective stops being finite is restored to its parameters at
+the start of the epoch and frozen; the others go on. :func:`train` runs
+epochs until ``max_iter`` or until every model has met its stopping
+criterion.
+"""
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._schedules import SCHEDULES
+
+_SCORE_CHUNK = 512
+
+
+def per_column(values, n_classes, dtype=None):
+    """Per-model values repeated for each class column; scalars stay scalars.
+
+    Parameters
+    ----------
+    values : float or array-like of shape (K,)
+        One value per model.
+    n_classes : int
+        Columns per model.
+    dtype : dtype, default=None
+        Dtype of the returned array.
+
+    Returns
+    -------
+    float or ndarray of shape (K * n_classes,)
+
+    Examples
+    --------
+    >>> per_column([0.1, 0.2], 2)
+    array([0.1, 0.1, 0.2, 0.2])
+    >>> per_column(0.5, 3)
+    0.5
+    """
+    if np.ndim(values) == 0:
+        return values
+    return np.repeat(np.asarray(values, dtype=dtype), n_classes)
+
+
+class LinearObjective:
+    """Data loss plus penalty of ``K`` linear models, and its gradient.
+
+    In the spirit of scikit-learn's ``LinearModelLoss``: it owns ``X @ W +
+    b``, the loss on the scores and the smooth part of the penalty.
+
+    Parameters
+    ----------
+    loss : sklinear.losses.Loss
+        The data loss record.
+    n_classes : int
+        Classes ``C`` per model.
+    n_models : int, default=1
+        Models ``K`` side by side.
+    loss_params : dict, default=None
+        Keyword arguments of the loss; values may be per-model arrays.
+    penalty : list, default=()
+        Penalty terms (see :mod:`sklinear._penalties`); strengths per column.
+    fit_intercept : bool, default=True
+        Whether the intercept row is trained (its gradient is zero if not).
+    """
+
+    def __init__(
+        self,
+        loss,
+        n_classes,
+        *,
+        n_models=1,
+        loss_params=None,
+        penalty=(),
+        fit_intercept=True,
+    ):
+        self.loss = loss
+        self.n_classes = n_classes
+        self.n_models = n_models
+        self.loss_params = loss_params or {}
+        self.penalty = list(penalty)
+        self.smooth_terms = [term for term in self.penalty if term.smooth]
+        self.step_terms = [term for term in self.penalty if not term.smooth]
+        self.fit_intercept = fit_intercept
+
+    @property
+    def n_columns(self):
+        """``K * C``, the columns of the parameters."""
+        return self.n_models * self.n_classes
+
+    def per_model(self, column_values):
+        """Sum per-column values over each model's columns: shape (K,)."""
+        values = np.asarray(column_values, dtype=np.float64)
+        return values.reshape(self.n_models, self.n_classes).sum(axis=1)
+
+    def decision(self, params, X):
+        """Scores ``X @ W + b`` of shape (n_samples, K * C)."""
+        scores = X @ params[:-1]
+        scores += params[-1]
+        return np.asarray(scores)
+
+    def value_and_grad(self, params, X, y, weight, out=None):
+        """Smooth objective per model and, if ``out`` is given, its gradient.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_features + 1, K * C)
+            Weights and, in the last row, intercepts.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            A batch.
+        y : ndarray of shape (n_samples,)
+            Class indices.
+        weight : ndarray of shape (n_samples,) or (n_samples, K)
+            Sample weights (per model).
+        out : ndarray of the shape of ``params``, default=None
+            Receives the gradient with respect to the weights and, in its
+            last row, the intercepts.
+
+        Returns
+        -------
+        ndarray of shape (K,)
+            Weighted mean data loss plus the smooth penalty, in float64.
+        """
+        scores = self.decision(params, X)
+        if self.n_models > 1:
+            scores = scores.reshape(len(scores), self.n_models, self.n_classes)
+        loss, dscores = self.loss(scores, y, weight, **self.loss_params)
+        W = params[:-1]
+        value = self._penalty_value(self.smooth_terms, W, loss)
+        if out is not None:
+            dscores = dscores.reshape(len(dscores), -1)
+            if sp.issparse(X):
+                out[:-1] = X.T @ dscores
+            else:
+                np.dot(X.T, dscores, out=out[:-1])
+            for term in self.smooth_terms:
+                term.add_gradient(W, out[:-1])
+            out[-1] = dscores.sum(axis=0) if self.fit_intercept else 0.0
+        return value
+
+    def _penalty_value(self, terms, W, start=0.0):
+        """``start`` plus the terms' values, per model, as float64 of shape (K,)."""
+        if self.n_models == 1:
+            return np.array([float(start) + sum(term.total(W) for term in terms)])
+        value = np.asarray(start, dtype=np.float64)
+        for term in terms:
+            value = value + self.per_model(term.value(W))
+        return np.broadcast_to(value, (self.n_models,)).copy()
+
+    def nonsmooth_value(self, params):
+        """Per-model value of the terms applied after the step (L1)."""
+        return self._penalty_value(self.step_terms, params[:-1])
+
+    def value(self, params, X, y, weight):
+        """Full objective per model: data loss plus the whole penalty."""
+        return self.value_and_grad(params, X, y, weight) + self.nonsmooth_value(params)
+
+    def after_step(self, params, step_size):
+        """Proximal and projection steps of the penalty, in place."""
+        if not self.fit_intercept:
+            params[-1] = 0.0
+        if not self.step_terms:
+            return
+        size = step_size() if callable(step_size) else step_size
+        if np.ndim(size) == 2:
+            size = size[:-1]
+        for term in self.step_terms:
+            term.after_step(params[:-1], size)
+
+    def model_columns(self, models):
+        """Column mask of the models selected by the boolean mask ``models``."""
+        return np.repeat(np.asarray(models, dtype=bool), self.n_classes)
+
+
+class BatchSource:
+    """Minibatches of the training rows: shuffling, gathering and dropout.
+
+    Unshuffled batches of all rows are views of ``X``; otherwise the rows of
+    a batch are gathered (in increasing order, for memory locality) into one
+    reused buffer, so that an epoch never copies ``X`` as a whole. Dropout
+    zeroes input features of the batch with inverted scaling.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Data.
+    y : ndarray of shape (n_samples,)
+        Class indices.
+    weight : ndarray of shape (n_samples,) or (n_samples, K)
+        Sample weights (per model).
+    rows : ndarray of int or None, default=None
+        Training rows (sorted); None for all.
+    batch_size : int or None, default=None
+        Rows per batch; None for all rows (full batch).
+    shuffle : bool, default=True
+        Draw the rows of each epoch in a random order.
+    dropout : float, default=0.0
+        Probability of zeroing each input feature.
+    """
+
+    def __init__(
+        self, X, y, weight, rows=None, *, batch_size=None, shuffle=True, dropout=0.0
+    ):
+        self.X, self.y, self.weight, self.rows = X, y, weight, rows
+        self.n_rows = X.shape[0] if rows is None else len(rows)
+        self.batch_size = (
+            self.n_rows if batch_size is None else min(batch_size, self.n_rows)
+        )
+        self.shuffle = shuffle
+        self.dropout = dropout
+
+    def batches(self, rng):
+        """Yield ``(X_batch, y_batch, w_batch)`` for one epoch."""
+        X, rows, batch_size = self.X, self.rows, self.batch_size
+        if self.shuffle and batch_size < self.n_rows:
+            rows = rng.permutation(self.n_rows if rows is None else rows)
+        buffer = None
+        if rows is not None and not sp.issparse(X):
+            buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+        for start in range(0, self.n_rows, batch_size):
+            if rows is None:
+                batch = slice(start, start + batch_size)
+                X_batch = X[batch]
+            else:
+                batch = np.sort(rows[start : start + batch_size])
+                if buffer is None:
+                    X_batch = X[batch]
+                else:
+                    # mode="clip" (indices are valid) lets take write straight
+                    # into `out`; the default mode goes through a temporary.
+                    X_batch = np.take(
+                        X, batch, axis=0, out=buffer[: len(batch)], mode="clip"
+                    )
+            if self.dropout:
+                X_batch = drop_features(
+                    X_batch, self.dropout, rng, in_place=buffer is not None
+                )
+            yield X_batch, self.y[batch], self.weight[batch]
+
+
+def drop_features(X_batch, dropout, rng, in_place):
+    """Inverted dropout of input features: zero each with probability ``dropout``."""
+    keep = 1.0 - dropout
+    if sp.issparse(X_batch):
+        X_batch = X_batch.copy()
+        mask = rng.random(X_batch.nnz, dtype=X_batch.dtype) < keep
+        X_batch.data *= mask / np.asarray(keep, dtype=X_batch.dtype)
+        return X_batch
+    mask = rng.random(X_batch.shape, dtype=X_batch.dtype) < keep
+    if not in_place:
+        X_batch = X_batch.copy()
+    X_batch *= mask
+    X_batch *= X_batch.dtype.type(1.0 / keep)
+    return X_batch
+
+
+@dataclass
+class TrainState:
+    """Everything training changes: parameters, optimizer state, randomness.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_features + 1, K * C)
+        Weights and intercepts.
+    optimizer_state : dict
+        The optimizer's state (arrays with the columns of ``params``).
+    rng : numpy.random.Generator
+        Shuffling, dropout and random search.
+    base_lr : ndarray of shape (K,)
+        Each model's schedule base rate (the adaptive schedule lowers it).
+    epoch : int
+        Epochs done (the schedules' clock).
+    samples : int
+        Training rows seen.
+    average : ndarray of the shape of ``params`` or None
+        Polyak–Ruppert average of the parameters after each step, from the
+        step at which ``samples`` reaches ``average_from``; None without
+        averaging.
+    n_averaged : ndarray of shape (K * C,) or None
+        Steps in the average, per column.
+    average_from : int
+        Value of ``samples`` from which steps enter the average.
+    """
+
+    params: np.ndarray
+    optimizer_state: dict
+    rng: np.random.Generator
+    base_lr: np.ndarray
+    epoch: int = 0
+    samples: int = 0
+    average: np.ndarray | None = None
+    n_averaged: np.ndarray | None = None
+    average_from: int = 0
+
+    def copy(self):
+        """A deep copy, so that a failed run leaves the original intact."""
+        return copy.deepcopy(self)
+
+    def start_averaging(self, after):
+        """Average the parameters of the steps from ``after`` more samples on."""
+        self.average = np.zeros_like(self.params)
+        self.n_averaged = np.zeros(self.params.shape[1], dtype=np.int64)
+        self.average_from = self.samples + after
+
+    def model_params(self, step_terms=()):
+        """The parameters of the models: the average where one has started.
+
+        With a proximal L1 term, averaged weights are zero where the last
+        iterate's are: the average of sparse iterates is not sparse, and the
+        last iterate's zeros are those the L1 step keeps at zero.
+        """
+        if self.average is None or not self.n_averaged.any():
+            return self.params
+        started = self.n_averaged > 0
+        params = np.where(started, self.average, self.params)
+        if any(getattr(term, "sparse", False) for term in step_terms):
+            params[:-1][(self.params[:-1] == 0) & started] = 0.0
+        return params
+
+
+def _column_arrays(state):
+    """The state arrays that have one entry per column of the parameters."""
+    n_columns = state.params.shape[1]
+    arrays = [state.params]
+    if state.average is not None:
+        arrays += [state.average, state.n_averaged]
+    for value in state.optimizer_state.values():
+        if isinstance(value, np.ndarray) and value.shape[-1:] == (n_columns,):
+            arrays.append(value)
+    return arrays
+
+
+def _save_columns(state, columns):
+    return [array[..., columns].copy() for array in _column_arrays(state)]
+
+
+def _restore_columns(state, columns, saved):
+    for array, values in zip(_column_arrays(state), saved, strict=True):
+        array[..., columns] = values
+
+
+def _step(state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr):
+    """One optimizer step on one minibatch; returns each model's objective."""
+    params = state.params
+    if optimizer.uses_gradient:
+        value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
+        update, state.optimizer_state = optimizer.update(
+            grad, state.optimizer_state, lr
+        )
+    else:
+
+        def batch_objective(candidate):
+            return objective.value(candidate, X_batch, y_batch, w_batch)
+
+        value = objective.value_and_grad(params, X_batch, y_batch, w_batch)
+        update, state.optimizer_state = optimizer.update(
+            None,
+            state.optimizer_state,
+            lr,
+            params=params,
+            objective=batch_objective,
+            random_state=state.rng,
+        )
+    if objective.step_terms:
+        value = value + objective.nonsmooth_value(params)
+    params += update
+    objective.after_step(params, lambda: optimizer.step_size(state.optimizer_state, lr))
+    if state.average is not None:
+        state.samples += len(y_batch)
+        if state.samples >= state.average_from:
+            state.n_averaged += 1
+            step = params - state.average
+            step /= state.n_averaged.astype(params.dtype)
+            state.average += step
+    return value
+
+
+def run_epoch(state, objective, source, optimizer, lr, frozen=None):
+    """One pass over the minibatches of ``source``, in place on ``state``.
+
+    Parameters
+    ----------
+    state : TrainState
+        Updated in place.
+    objective : LinearObjective
+        The objective of the ``K`` models.
+    source : BatchSource
+        The minibatches.
+    optimizer : sklinear._optimizers.Optimizer
+        The update rule.
+    lr : float or ndarray of shape (K * C,)
+        Learning rate (per column, in the dtype of the parameters).
+    frozen : ndarray of bool of shape (K,), default=None
+        Models left unchanged (stopped or diverged before).
+
+    Returns
+    -------
+    objective : ndarray of shape (K,)
+        Each model's mean minibatch objective, weighted by the minibatches'
+        total sample weight; NaN for a model that diverged.
+    diverged : ndarray of bool of shape (K,)
+        Models whose objective or parameters stopped being finite in this
+        epoch. Their parameters and optimizer state are those of the start
+        of the epoch.
+    """
+    n_models = objective.n_models
+    frozen = np.zeros(n_models, dtype=bool) if frozen is None else frozen
+    diverged = np.zeros(n_models, dtype=bool)
+    snapshot = _save_columns(state, slice(None))
+    grad = np.zeros_like(state.params)
+    total = np.zeros(n_models)
+    total_weight = np.zeros(n_models)
+    # One weight column shared by all models: a batch is active for all or
+    # none, so that the bookkeeping of a batch is a few scalar operations.
+    shared = source.weight.ndim == 1
+    idle = objective.model_columns(frozen) if frozen.any() else None
+    samples_before = state.samples
+    # Overflow shows up as a non-finite objective, which is checked.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for X_batch, y_batch, w_batch in source.batches(state.rng):
+            if shared:
+                batch_weight = float(w_batch.sum())
+                if batch_weight == 0:
+                    continue
+                skip = idle
+            else:
+                batch_weight = w_batch.sum(axis=0, dtype=np.float64)
+                active = (batch_weight > 0) & ~frozen & ~diverged
+                if not active.any():
+                    continue
+                skip = None if active.all() else objective.model_columns(~active)
+            if skip is not None:
+                saved = _save_columns(state, skip)
+            value = _step(
+                state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr
+            )
+            if skip is not None:
+                _restore_columns(state, skip, saved)
+            if not np.isfinite(value).all():
+                bad = ~np.isfinite(value) & ~frozen & ~diverged
+                diverged |= bad
+                _restore_models(state, objective, bad, snapshot)
+                if (diverged | frozen).all():
+                    break
+                idle = objective.model_columns(frozen | diverged)
+            total += batch_weight * value
+            total_weight += batch_weight
+        bad = ~diverged & ~frozen & ~_finite_models(state.params, objective)
+        if bad.any():
+            diverged |= bad
+            _restore_models(state, objective, bad, snapshot)
+    state.epoch += 1
+    # With averaging, _step counts the rows of each batch; skipped ones too.
+    state.samples = samples_before + source.n_rows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        epoch_objective = total / total_weight
+    epoch_objective[diverged] = np.nan
+    return epoch_objective, diverged
+
+
+def _restore_models(state, objective, models, snapshot):
+    columns = objective.model_columns(models)
+    for array, values in zip(_column_arrays(state), snapshot, strict=True):
+        array[..., columns] = values[..., columns]
+
+
+def _finite_models(params, objective):
+    """Models whose parameters are all finite."""
+    finite = np.isfinite(params).all(axis=0)
+    return finite.reshape(objective.n_models, objective.n_classes).all(axis=1)
+
+
+def finite_scores(objective, params, X, max_row_norm):
+    """Models whose scores are finite on every row of ``X``, with margin.
+
+    A bound settles most cases without touching ``X``: ``|x @ w + b| <=
+    ||x|| * ||w|| + |b|``. Models for which the bound is not conclusive get
+    their scores computed in chunks. "With margin": every score is below a
+    quarter of the dtype's largest value, so that differences of scores
+    (the softmax's shift) stay finite too.
+
+    Parameters
+    ----------
+    objective : LinearObjective
+        Gives the layout of the models.
+    params : ndarray of shape (n_features + 1, K * C)
+        Parameters.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Data.
+    max_row_norm : float
+        Largest Euclidean norm of a row of ``X`` (may be inf if unknown).
+
+    Returns
+    -------
+    ndarray of bool of shape (K,)
+    """
+    limit = np.finfo(params.dtype).max / 4
+    with np.errstate(over="ignore", invalid="ignore"):
+        W = params[:-1].astype(np.float64)
+        bound = max_row_norm * np.sqrt(np.einsum("ij,ij->j", W, W)) + np.abs(
+            params[-1].astype(np.float64)
+        )
+        ok = (bound < limit).reshape(objective.n_models, -1).all(axis=1)
+        ok &= _finite_models(params, objective)
+        unsure = ~ok & _finite_models(params, objective)
+        if unsure.any():
+            columns = objective.model_columns(unsure)
+            sub = params[:, columns]
+            good = np.ones(columns.sum(), dtype=bool)
+            for start in range(0, X.shape[0], _SCORE_CHUNK):
+                scores = objective.decision(sub, X[start : start + _SCORE_CHUNK])
+                good &= (np.abs(scores) < limit).all(axis=0)
+            ok[unsure] = good.reshape(-1, objective.n_classes).all(axis=1)
+    return ok
+
+
+@dataclass
+class History:
+    """What :func:`train` records, per model.
+
+    Attributes
+    ----------
+    loss_curve : list of ndarray of shape (K,)
+        Epoch objectives.
+    validation_scores : list of ndarray of shape (K,) or None
+        Validation scores per epoch, with a validation function.
+    n_iter : ndarray of shape (K,)
+        Epochs each model ran.
+    converged : ndarray of bool of shape (K,)
+        Models that met the stopping criterion before ``max_iter``.
+    diverged : ndarray of bool of shape (K,)
+        Models frozen because their objective stopped being finite.
+    best : ndarray of shape (K,)
+        Best criterion value (lowest objective, or minus the best
+        validation score).
+    """
+
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list | None = None
+    n_iter: np.ndarray | None = None
+    converged: np.ndarray | None = None
+    diverged: np.ndarray | None = None
+    best: np.ndarray | None = None
+
+
+def train(
+    state,
+    objective,
+    source,
+    optimizer,
+    *,
+    schedule="constant",
+    schedule_params=None,
+    max_iter=1,
+    tol=None,
+    n_iter_no_change=5,
+    validate=None,
+    stop_on_divergence=True,
+    on_epoch=None,
+):
+    """Epochs until ``max_iter`` or until every model meets its stopping criterion.
+
+    A model stops when its criterion (epoch objective, or minus the
+    validation score) has not improved by ``tol`` for ``n_iter_no_change``
+    epochs and its schedule cannot lower the rate any more. With a
+    validation function each model ends with the parameters of its best
+    epoch. Validation and the best parameters use the averaged parameters
+    where averaging is on (:meth:`TrainState.model_params`).
+
+    Parameters
+    ----------
+    state : TrainState
+        Updated in place.
+    objective : LinearObjective
+        The objective.
+    source : BatchSource
+        The minibatches.
+    optimizer : sklinear._optimizers.Optimizer
+        The update rule.
+    schedule : str, default="constant"
+        Name in :data:`sklinear._schedules.SCHEDULES`.
+    schedule_params : dict, default=None
+        Its parameters besides the base rate.
+    max_iter : int, default=1
+        Epochs at most.
+    tol : float or None, default=None
+        Improvement needed; None runs ``max_iter`` epochs.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before a model stops.
+    validate : callable, default=None
+        ``params -> ndarray of shape (K,)`` of validation scores (higher is
+        better), called after every epoch.
+    stop_on_divergence : bool, default=True
+        Stop every model as soon as one diverges (one model: nothing left to
+        train); otherwise only the diverged model is frozen.
+    on_epoch : callable, default=None
+        Called as ``on_epoch(epoch, objective, score, seconds)`` after every
+        epoch (``score`` None without ``validate``).
+
+    Returns
+    -------
+    History
+    """
+    n_models = objective.n_models
+    schedule_params = schedule_params or {}
+    schedules = [
+        SCHEDULES[schedule](float(base), **schedule_params) for base in state.base_lr
+    ]
+    history = History(
+        validation_scores=None if validate is None else [],
+        n_iter=np.zeros(n_models, dtype=int),
+        converged=np.zeros(n_models, dtype=bool),
+        diverged=np.zeros(n_models, dtype=bool),
+        best=np.full(n_models, np.inf),
+    )
+    stopped = np.zeros(n_models, dtype=bool)
+    no_improvement = np.zeros(n_models, dtype=int)
+    best_params = None
+    for _ in range(max_iter):
+        start = time.perf_counter()
+        rates = [s(state.epoch) for s in schedules]
+        # One model keeps a Python float: NumPy then computes in the data's dtype.
+        lr = (
+            rates[0]
+            if n_models == 1
+            else per_column(rates, objective.n_classes, state.params.dtype)
+        )
+        epoch_objective, diverged = run_epoch(
+            state, objective, source, optimizer, lr, frozen=stopped
+        )
+        running = ~stopped
+        history.n_iter[running & ~diverged] += 1
+        history.diverged |= diverged
+        stopped |= diverged
+        if diverged.any() and stop_on_divergence:
+            break
+        history.loss_curve.append(epoch_objective)
+        criterion = epoch_objective
+        score = None
+        if validate is not None:
+            score = validate(state.model_params(objective.step_terms))
+            history.validation_scores.append(score)
+            criterion = -score
+        if on_epoch is not None:
+            on_epoch(state.epoch, epoch_objective, score, time.perf_counter() - start)
+        improving = running & ~diverged
+        if tol is not None:
+            stalled = improving & (criterion > history.best - tol)
+            no_improvement[stalled] += 1
+            no_improvement[improving & ~stalled] = 0
+        if validate is not None:
+            better = improving & (criterion <= history.best)
+            if better.any():
+                # On ties keep the later epoch: same score, lower training loss.
+                current = state.model_params(objective.step_terms)
+                if best_params is None:
+                    best_params = current.copy()
+                columns = objective.model_columns(better)
+                best_params[:, columns] = current[:, columns]
+        history.best[improving] = np.minimum(
+            history.best[improving], criterion[improving]
+        )
+        for k in np.flatnonzero(improving & (no_improvement >= n_iter_no_change)):
+            if schedules[k].on_plateau():
+                no_improvement[k] = 0
+                state.base_lr[k] = schedules[k].lr
+            else:
+                stopped[k] = True
+                history.converged[k] = True
+        if stopped.all():
+            break
+    if best_params is not None:
+        keep = objective.model_columns(np.isfinite(history.best))
+        state.params[:, keep] = best_params[:, keep]
+        if state.average is not None:
+            state.average[:, keep] = best_params[:, keep]
+    return history
