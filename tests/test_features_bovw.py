@@ -298,3 +298,40 @@ def test_normalize_patches_is_exact_beyond_float32_range():
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_transform_verbose_reports_every_chunk(capsys, n_jobs):
+    images = _images(n=10)
+    bovw = BagOfVisualWords(n_words=5, patch_size=4, random_state=0).fit(images)
+    expected = bovw.transform(images)
+    capsys.readouterr()
+    bovw.set_params(chunk_size=3, n_jobs=n_jobs, verbose=2)
+    features = bovw.transform(images)
+    lines = capsys.readouterr().out.splitlines()
+    # Chunks of 3, 3, 3, 1 in whatever order the threads finish them.
+    assert len(lines) == 4
+    done = [int(line.split()[2].split("/")[0]) for line in lines]
+    assert done == sorted(done) and done[-1] == 10
+    assert all(line.startswith("[BagOfVisualWords] transform: ") for line in lines)
+    assert "images/s" in lines[0] and "left" in lines[0]
+    assert lines[-1].split(", ")[-1].startswith("done in ")
+    _assert_rows_close(features, expected)
+    bovw.set_params(verbose=0).transform(images)
+    assert capsys.readouterr().out == ""
+
+
+def test_fit_verbose_reports_patches_and_codebook(capsys):
+    images = _images(n=10)
+    BagOfVisualWords(
+        n_words=5, patch_size=4, max_patches=300, random_state=0, verbose=1
+    ).fit(images)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ")[0] for line in lines] == [
+        "[BagOfVisualWords] fit (patches)",
+        "[BagOfVisualWords] fit (k-means)",
+    ]
+    assert lines[0].split(": ")[1].startswith("300/300 patches (100%)")
+    assert lines[1].split(": ")[1].startswith("5/5 words (100%)")
+    BagOfVisualWords(n_words=5, patch_size=4, random_state=0).fit(images)
+    assert capsys.readouterr().out == ""

@@ -616,6 +616,7 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
 
     def _fit_images(self, images):
         rng = check_random_state(self.random_state)
+        progress = self._fit_progress("fit (patches)", "patches")
         patches = self._training_patches(images, rng)
         if self.whiten:
             self.patch_mean_, self.whitening_ = zca_whitening(
@@ -625,7 +626,18 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         else:
             self.patch_mean_ = np.zeros(patches.shape[1], dtype=np.float32)
             self.whitening_ = None
+        progress.total = len(patches)
+        progress.update(len(patches))
+        progress = self._fit_progress("fit (k-means)", "words")
         self._learn_codebook(patches, rng.randint(np.iinfo(np.int32).max))
+        progress.total = len(self.codebook_)
+        progress.update(len(self.codebook_))
+
+    def _fit_progress(self, action, unit):
+        """A one-line report of a stage of fit, printed when it ends."""
+        return ChunkProgress(
+            type(self).__name__, action, 0, verbose=self.verbose, unit=unit
+        )
 
     def _training_patches(self, images, rng):
         """Normalized patches at up to max_patches random positions."""
@@ -655,6 +667,7 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
             batch_size=2048,
             n_init=1,
             random_state=seed,
+            verbose=max(0, self.verbose - 1),
         ).fit(patches)
         self.codebook_ = self.kmeans_.cluster_centers_.astype(np.float32)
 
