@@ -145,9 +145,6 @@ def throughput_transformers(quick):
         f"BagOfVisualWords({n_words} words, defaults)": BagOfVisualWords(
             n_words=n_words, max_patches=20 * n_words, random_state=0
         ),
-        f"BagOfVisualWords({n_words} words, hard)": BagOfVisualWords(
-            n_words=n_words, encoding="hard", max_patches=20 * n_words, random_state=0
-        ),
     }
 
 

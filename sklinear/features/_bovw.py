@@ -356,8 +356,6 @@ class _ChunkEncoder:
             self.words = self.words.astype(np.float32)
         else:
             self.patches = np.empty((n_patches, patch_dim), dtype=np.float32)
-            # -2 * (z @ c) == z @ (-2 * c) exactly: scaling by 2 is exact.
-            self.words = (-2 * bovw.codebook_.T).astype(np.float32)
             self.codebook_sq = np.einsum("ij,ij->i", bovw.codebook_, bovw.codebook_)
 
         grid = _as_pair(bovw.pooling_grid, "pooling_grid")
@@ -407,6 +405,16 @@ class _ChunkEncoder:
         view = patches.view()
         view.shape = self.window  # raises rather than copy
         np.copyto(view, windows, casting="unsafe")
+        if not self.triangle:
+            # The arithmetic of normalize_patches, to the bit: nearest words
+            # of equal distance (duplicate words) must tie the same way.
+            patches -= patches.mean(axis=1, keepdims=True)
+            scale = np.multiply(patches, patches, out=self.whitened).mean(
+                axis=1, keepdims=True
+            )
+            scale += bovw.contrast_eps
+            patches /= np.sqrt(scale, out=scale)
+            return
         patch_dim = patches.shape[1]
         patches -= (patches @ self.ones / patch_dim)[:, None]
         scale = np.einsum("ij,ij->i", patches, patches)
@@ -447,7 +455,8 @@ class _ChunkEncoder:
         if bovw.whiten:
             patches -= bovw.patch_mean_
             patches = np.matmul(patches, bovw.whitening_, out=self.whitened)
-        distances = np.matmul(patches, self.words, out=self.distances)
+        distances = np.matmul(patches, bovw.codebook_.T, out=self.distances)
+        distances *= -2
         distances += self.codebook_sq
         distances += np.einsum("ij,ij->i", patches, patches)[:, None]
         np.maximum(distances, 0, out=distances)
