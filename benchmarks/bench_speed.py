@@ -27,6 +27,7 @@ candidates so that a change of machine load hits them all alike.
 Run ``python benchmarks/bench_speed.py --help`` for the options.
 """
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -100,7 +101,8 @@ def sklinear_factory(name, shuffle=True, package=None, **params):
         The ``sklinear`` package to take it from (another checkout's, see
         ``--baseline``); default the installed one.
     **params
-        Further parameters.
+        Further parameters; those the class does not have (an older
+        checkout's) are left out.
 
     Returns
     -------
@@ -111,6 +113,8 @@ def sklinear_factory(name, shuffle=True, package=None, **params):
         import sklinear as package
 
     cls = getattr(package, name)
+    known = cls().get_params()
+    params = {key: value for key, value in params.items() if key in known}
 
     def make(max_iter):
         return cls(
@@ -279,13 +283,15 @@ def acceptance_data(path, n_samples, n_features):
     return X, y, f"{Path(path).name} training rows tiled {reps}x to {n_samples}"
 
 
-def acceptance(X, y, epochs, repeats, baseline=None):
+def acceptance(X, y, epochs, repeats, baseline=None, params=None):
     """Per-epoch times on the big data set: sklinear, SGDClassifier and floors.
 
     With ``baseline`` (another checkout's package), its estimators are timed
     too, interleaved with ours, and each of ours gets ``x_baseline``: its
-    per-epoch time over the baseline's.
+    per-epoch time over the baseline's. ``params`` are passed to every
+    sklinear estimator.
     """
+    params = params or {}
     n_classes = len(np.unique(y))
     candidates = {
         "matmul floor (contiguous)": ("floor", lambda: matmul_floor(X, n_classes)),
@@ -296,10 +302,12 @@ def acceptance(X, y, epochs, repeats, baseline=None):
     }
     for shuffle in (True, False):
         for name in ("MulticlassSVMSGD", "SoftmaxSGD"):
-            candidates[f"{name} shuffle={shuffle}"] = sklinear_factory(name, shuffle)
+            candidates[f"{name} shuffle={shuffle}"] = sklinear_factory(
+                name, shuffle, **params
+            )
             if baseline is not None:
                 candidates[f"baseline {name} shuffle={shuffle}"] = sklinear_factory(
-                    name, shuffle, package=baseline
+                    name, shuffle, package=baseline, **params
                 )
     for loss in ("hinge", "log_loss"):
         candidates[f"SGDClassifier {loss}"] = sgd_classifier_factory(loss)
@@ -764,6 +772,14 @@ def main(argv=None):
         "before a change): the acceptance section times its estimators too, "
         "in the same run, and reports our time over theirs.",
     )
+    parser.add_argument(
+        "--params",
+        metavar="JSON",
+        default="{}",
+        help="Parameters of every sklinear estimator of the acceptance section, "
+        'as JSON (e.g. \'{"learning_rate_init": 0.01, "average": false}\' for '
+        "the rate and averaging of version 0.1); default: the defaults.",
+    )
     args = parser.parse_args(argv)
     config = dict(QUICK if args.quick else FULL)
     if args.repeats:
@@ -784,8 +800,10 @@ def main(argv=None):
             if args.baseline:
                 baseline = import_baseline(args.baseline)
                 results["baseline"] = str(Path(args.baseline).resolve())
+            params = json.loads(args.params)
+            results["acceptance_params"] = params
             results["acceptance"] = acceptance(
-                X, y, config["epochs"], repeats, baseline
+                X, y, config["epochs"], repeats, baseline, params
             )
         if "scaling" in sections:
             print("scaling ...", file=sys.stderr)

@@ -19,6 +19,7 @@ import math
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -35,8 +36,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._engine import BatchSource, LinearObjective, TrainState, finite_scores, train
-from ._learning_rate import auto_learning_rate, row_scales
+from ._engine import (
+    BatchSource,
+    LinearObjective,
+    Preconditioner,
+    TrainState,
+    finite_scores,
+    train,
+)
+from ._learning_rate import auto_learning_rate, feature_scales, typical_row_norm
 from ._optimizers import OPTIMIZERS
 from ._penalties import PENALTIES, penalty_strengths, penalty_terms
 from ._schedules import SCHEDULES
@@ -91,7 +99,11 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
         ],
-        "average": ["boolean", Interval(Integral, 0, None, closed="left")],
+        "average": [
+            "boolean",
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "lr_decay_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -210,36 +222,24 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "are needed."
                 )
 
-        if self.average and self.optimizer == "random_search":
-            raise ValueError(
-                "average is not supported with optimizer='random_search', which "
-                "takes no gradient steps to average; set average=False."
-            )
-        if continuing:
-            state = self._stored_state(X.dtype, keep_optimizer=incremental)
-        else:
-            mean_squared_norm = row_scales(X)[0]
-            state = initial_state(
-                self, X.shape[1], len(classes), X.dtype, mean_squared_norm
-            )
-        learning_rate = self._learning_rate(X, len(classes), incremental and continuing)
-        state.base_lr[:] = learning_rate  # honours set_params
-        objective = self._objective(len(classes))
-        optimizer = self._make_optimizer()
-        if not (continuing and incremental):
-            state.optimizer_state = optimizer.init(state.params)
-        if self.average and (state.average is None or not incremental):
-            state.start_averaging(after=int(self.average))
-        elif not self.average:
-            state.average = state.n_averaged = None
-
+        run = self._start_training(
+            X.shape,
+            classes,
+            X.dtype,
+            feature_scales(X, weight),
+            continuing,
+            incremental,
+        )
+        state, objective = run.state, run.objective
         train_rows, val_rows = (None, None)
         if not incremental:
             train_rows, val_rows = self._split_validation(X, y_index, state.rng)
         fitted = {}
         if not continuing:
+            rows = self._initial_loss_rows(X.shape[0], train_rows)
+            scores = objective.decision(state.params, X[rows])
             fitted.update(
-                self._initial_loss(objective, state, X, y_index, weight, train_rows)
+                self._initial_loss(objective, scores, y_index[rows], weight[rows])
             )
         n_iter_before = self.n_iter_ if continuing and incremental else 0
         source = BatchSource(
@@ -261,43 +261,151 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     [self._accuracy(objective, params, X, y_index, weight, val_rows)]
                 )
 
-        def on_epoch(epoch, value, score, seconds):
-            if self.verbose:
-                message = f"Epoch {n_iter_before + len(history_so_far) + 1}: "
-                message += f"objective {value[0]:.6f}"
-                if score is not None:
-                    message += f", validation score {score[0]:.4f}"
-                print(f"{message}, time {seconds:.2f}s")
-            history_so_far.append(value)
-
-        history_so_far = []
         history = train(
             state,
             objective,
             source,
-            optimizer,
+            run.optimizer,
             schedule=self.learning_rate,
             schedule_params=self._schedule_params(),
             max_iter=1 if incremental else self.max_iter,
             tol=None if incremental else self.tol,
             n_iter_no_change=self.n_iter_no_change,
             validate=validate,
-            on_epoch=on_epoch,
+            on_epoch=self._epoch_printer(n_iter_before),
+            preconditioner=run.preconditioner,
         )
+        params = self._checked_params(
+            history,
+            run,
+            lambda params: finite_scores(objective, params, X, _max_row_norm(X))[0],
+        )
+        fitted.update(
+            self._fitted_attributes(
+                history,
+                run,
+                params,
+                lambda rows: _scores_of_rows(objective, params, X, rows),
+                y_index,
+                weight,
+                train_rows,
+                val_rows,
+                incremental=incremental,
+                first_call=first_call,
+                n_iter_before=n_iter_before,
+            )
+        )
+        self._store(state, fitted, classes)
+
+    def _start_training(self, shape, classes, dtype, scales, continuing, incremental):
+        """The state, objective, optimizer and rate a fit starts from.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            ``(n_samples, n_features)`` of the training data.
+        classes : ndarray
+            The classes.
+        dtype : dtype
+            Dtype of the data (and of the parameters).
+        scales : tuple of ndarray
+            :func:`sklinear._learning_rate.feature_scales` of the data.
+        continuing : bool
+            Start from the fitted state (``warm_start`` or ``partial_fit``).
+        incremental : bool
+            ``partial_fit`` (keeps the optimizer state and the rate).
+
+        Returns
+        -------
+        TrainingRun
+        """
+        n_samples, n_features = shape
+        average_after = self._average_after(n_samples)
+        if continuing:
+            state = self._stored_state(dtype, keep_optimizer=incremental)
+            offset = self._offset
+        else:
+            # Training on centered features (a reparametrization of the
+            # intercept) keeps uncentered data well conditioned.
+            offset = scales[0].astype(dtype) if self.fit_intercept else None
+            row_norm = typical_row_norm(
+                scales, self._penalty_strength(), offset is not None
+            )
+            state = initial_state(self, n_features, len(classes), dtype, row_norm)
+        learning_rate, preconditioner = self._learning_rate(
+            scales, len(classes), incremental and continuing, dtype
+        )
+        state.base_lr[:] = learning_rate  # honours set_params
+        optimizer = self._make_optimizer()
+        if not (continuing and incremental):
+            state.optimizer_state = optimizer.init(state.params)
+        if average_after and (state.average is None or not incremental):
+            state.start_averaging(after=average_after)
+        elif not average_after:
+            state.average = state.n_averaged = None
+        return TrainingRun(
+            state,
+            self._objective(len(classes), offset),
+            optimizer,
+            learning_rate,
+            preconditioner,
+            offset,
+        )
+
+    def _epoch_printer(self, n_iter_before):
+        """``on_epoch`` callback printing one line per epoch when verbose."""
+        done = []
+
+        def on_epoch(epoch, value, score, seconds):
+            done.append(epoch)
+            if self.verbose:
+                message = f"Epoch {n_iter_before + len(done)}: "
+                message += f"objective {value[0]:.6f}"
+                if score is not None:
+                    message += f", validation score {score[0]:.4f}"
+                print(f"{message}, time {seconds:.2f}s", flush=True)
+
+        return on_epoch
+
+    def _checked_params(self, history, run, scores_are_finite):
+        """The model's parameters; DivergenceError if they score non-finitely."""
         if history.diverged.any():
-            self._diverged(state.epoch, learning_rate)
-        params = state.model_params(objective.step_terms)
-        if not finite_scores(objective, params, X, _max_row_norm(X))[0]:
+            self._diverged(run.state.epoch, run.learning_rate)
+        params = run.state.model_params(run.objective.step_terms)
+        if not scores_are_finite(params):
             # The last step can overflow the scores without the objective,
             # checked before each step, seeing it.
-            self._diverged(state.epoch, learning_rate)
+            self._diverged(run.state.epoch, run.learning_rate)
+        return params
+
+    def _fitted_attributes(
+        self,
+        history,
+        run,
+        params,
+        scores_of_rows,
+        y_index,
+        weight,
+        train_rows,
+        val_rows,
+        *,
+        incremental,
+        first_call,
+        n_iter_before,
+    ):
+        """Every fitted attribute of a successful training, in a dict.
+
+        ``scores_of_rows(rows)`` gives the scores (of the model's
+        parameters) of training rows, for the temperature of margin losses.
+        """
         if not incremental and self.tol is not None and not history.converged.all():
             warnings.warn(
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
                 "before the stopping criterion was met; increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
+        fitted = {}
         curve = [float(value[0]) for value in history.loss_curve]
         fitted["loss_curve_"] = (
             self.loss_curve_ + curve if incremental and not first_call else curve
@@ -312,24 +420,28 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 fitted["best_loss_"] = float(history.best[0])
             else:
                 fitted["best_loss_"] = None
-                fitted["best_validation_score_"] = float(-history.best[0])
+                fitted["best_validation_score_"] = float(1.0 - history.best[0])
         elif first_call:
             fitted["validation_scores_"] = None
-        fitted["learning_rate_"] = learning_rate
+        fitted["learning_rate_"] = run.learning_rate
+        fitted["_preconditioner"] = (
+            None if run.preconditioner is None else tuple(run.preconditioner)
+        )
+        fitted["_offset"] = run.offset
+        fitted["_model_params"] = params
         fitted.update(
             self._public_parameters(
-                objective,
+                run.objective,
                 params,
-                state.rng,
-                X,
+                run.state.rng,
+                scores_of_rows,
                 y_index,
                 weight,
                 train_rows,
                 val_rows,
-                classes,
             )
         )
-        self._store(state, fitted, classes)
+        return fitted
 
     # ---------------------------------------------------------- fit pieces
 
@@ -339,8 +451,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
     def _loss_params(self):
         return {}
 
-    def _objective(self, n_classes):
-        return linear_objective(self, n_classes)
+    def _objective(self, n_classes, offset=None):
+        return linear_objective(self, n_classes, offset)
 
     def _check_classes(self, y, classes, continuing, incremental):
         """The classes of this fit, checked against the previous ones."""
@@ -408,28 +520,52 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             )
         return weight
 
-    def _learning_rate(self, X, n_classes, keep):
+    def _average_after(self, n_rows):
+        """Samples after which averaging starts; 0 for no averaging.
+
+        ``"auto"`` averages minibatch gradient steps: a full batch has no
+        gradient noise to average out, and random search takes no steps.
+        """
+        if self.average == "auto":
+            full_batch = self._batch_size(n_rows) >= n_rows
+            return 0 if self.optimizer == "random_search" or full_batch else 1
+        if self.average and self.optimizer == "random_search":
+            raise ValueError(
+                "average is not supported with optimizer='random_search', which "
+                "takes no gradient steps to average; set average=False."
+            )
+        return int(self.average)
+
+    def _penalty_strength(self):
+        """Total strength of the L2 and L1 terms."""
+        return sum(penalty_strengths(self.penalty, self.alpha, self.l1_ratio))
+
+    def _learning_rate(self, scales, n_classes, keep, dtype):
         """``learning_rate_init``, or the rate derived from the data for "auto".
 
         ``keep``: a later ``partial_fit`` call keeps the rate of the first.
         """
         if self.learning_rate_init != "auto":
-            return float(self.learning_rate_init)
+            return float(self.learning_rate_init), None
         if keep and hasattr(self, "learning_rate_"):
-            return self.learning_rate_
-        rate = auto_learning_rate(
-            X,
+            stored = self._preconditioner
+            return self.learning_rate_, stored and Preconditioner(*stored)
+        rate, gradient_scale, update_scale = auto_learning_rate(
+            scales,
             optimizer=self.optimizer,
             loss=self._loss_name(),
             n_classes=n_classes,
-            alpha=penalty_strengths(self.penalty, self.alpha, self.l1_ratio)[0],
+            alpha=self._penalty_strength(),
             fit_intercept=self.fit_intercept,
             momentum=self.momentum,
             multi_class=self._loss_params().get("multi_class", "weston_watkins"),
         )
         if self.verbose:
             print(f"Learning rate {rate:.3g} (learning_rate_init='auto')")
-        return rate
+        preconditioner = Preconditioner(
+            gradient_scale[:, None].astype(dtype), update_scale[:, None].astype(dtype)
+        )
+        return rate, preconditioner
 
     def _stored_state(self, dtype, keep_optimizer):
         """A copy of the fitted state, in ``dtype``, to continue training from."""
@@ -515,23 +651,23 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             )
         return np.sort(train_rows), np.sort(val_rows)
 
-    def _initial_loss(self, objective, state, X, y_index, weight, rows):
+    def _initial_loss_rows(self, n_rows, train_rows):
+        """The rows of the first batch, where the initial loss is measured."""
+        rows = np.arange(n_rows) if train_rows is None else train_rows
+        return np.sort(rows[: self._batch_size(len(rows))])
+
+    def _initial_loss(self, objective, scores, y_index, weight):
         """Data loss of the initial weights on one batch: the sanity check."""
-        rows = np.arange(X.shape[0]) if rows is None else rows
-        rows = np.sort(rows[: self._batch_size(len(rows))])
-        scores = objective.decision(state.params, X[rows])
-        initial = float(
-            objective.loss(
-                scores, y_index[rows], weight[rows], **objective.loss_params
-            )[0]
-        )
+        loss = objective.loss(scores, y_index, weight, **objective.loss_params)[0]
+        initial = float(loss)
         expected = expected_initial_loss(
             self._loss_name(), objective.n_classes, **self._loss_params()
         )
         if self.verbose:
             print(
                 f"Initial loss {initial:.4f} (expected about "
-                f"{expected:.4f} for {objective.n_classes} classes)"
+                f"{expected:.4f} for {objective.n_classes} classes)",
+                flush=True,
             )
         return {"initial_loss_": initial, "expected_initial_loss_": expected}
 
@@ -560,12 +696,23 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         return float(np.average(correct, weights=weight[rows]))
 
     def _public_parameters(
-        self, objective, params, rng, X, y_index, weight, train_rows, val_rows, classes
+        self,
+        objective,
+        params,
+        rng,
+        scores_of_rows,
+        y_index,
+        weight,
+        train_rows,
+        val_rows,
     ):
-        """``coef_``, ``intercept_`` and, for margin losses, ``temperature_``."""
-        W, b = params[:-1], params[-1]
+        """``coef_``, ``intercept_`` and, for margin losses, ``temperature_``.
+
+        ``train_rows`` and ``val_rows`` are None without a validation split.
+        """
+        W, b = params[:-1], objective.intercept(params)
         fitted = {}
-        if len(classes) == 2:
+        if objective.n_classes == 2:
             fitted["coef_"] = (W[:, 1] - W[:, 0])[None, :]
             fitted["intercept_"] = np.atleast_1d(b[1] - b[0])
         else:
@@ -574,13 +721,11 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         if objective.loss.needs_temperature:
             rows = val_rows
             if rows is None:
-                rows = np.arange(X.shape[0]) if train_rows is None else train_rows
+                rows = np.arange(len(y_index)) if train_rows is None else train_rows
                 if len(rows) > _MAX_TEMPERATURE_ROWS:
                     rows = np.sort(rng.choice(rows, _MAX_TEMPERATURE_ROWS, False))
             fitted["temperature_"] = _fit_temperature(
-                _scores_of_rows(objective, params, X, rows),
-                y_index[rows],
-                weight[rows],
+                scores_of_rows(rows), y_index[rows], weight[rows]
             )
         return fitted
 
@@ -675,7 +820,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def linear_objective(estimator, n_classes):
+def linear_objective(estimator, n_classes, offset=None):
     """The training objective of an estimator's hyperparameters.
 
     Parameters
@@ -684,6 +829,8 @@ def linear_objective(estimator, n_classes):
         Its loss, penalty and ``fit_intercept`` are read.
     n_classes : int
         Number of classes.
+    offset : ndarray of shape (n_features,), default=None
+        Center of the data the intercept is relative to.
 
     Returns
     -------
@@ -697,10 +844,11 @@ def linear_objective(estimator, n_classes):
             estimator.penalty, estimator.alpha, estimator.l1_ratio, estimator.max_norm
         ),
         fit_intercept=estimator.fit_intercept,
+        offset=offset,
     )
 
 
-def initial_state(estimator, n_features, n_classes, dtype, mean_squared_norm):
+def initial_state(estimator, n_features, n_classes, dtype, row_norm):
     """Small random weights, zero intercept and a generator seeded by ``random_state``.
 
     The weights are drawn so that the scores of a typical row are about
@@ -715,9 +863,9 @@ def initial_state(estimator, n_features, n_classes, dtype, mean_squared_norm):
         Shape of the weights.
     dtype : dtype
         Dtype of the parameters.
-    mean_squared_norm : float
-        Mean squared norm of the rows (see
-        :func:`sklinear._learning_rate.row_scales`).
+    row_norm : float
+        Norm of a typical row: the root of the mean squared norm (see
+        :func:`sklinear._learning_rate.feature_scales`).
 
     Returns
     -------
@@ -727,9 +875,20 @@ def initial_state(estimator, n_features, n_classes, dtype, mean_squared_norm):
     seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
     rng = np.random.default_rng(seed)
     params = np.zeros((n_features + 1, n_classes), dtype=dtype)
-    scale = np.sqrt(mean_squared_norm) if mean_squared_norm > 0 else 1.0
+    scale = row_norm if 0 < row_norm < np.inf else 1.0
     params[:-1] = rng.standard_normal((n_features, n_classes)) * (_INIT_SCALE / scale)
     return TrainState(params, {}, rng, np.zeros(1))
+
+
+class TrainingRun(NamedTuple):
+    """What a fit trains with: see :meth:`BaseLinearSGD._start_training`."""
+
+    state: TrainState
+    objective: LinearObjective
+    optimizer: object
+    learning_rate: float
+    preconditioner: Preconditioner | None
+    offset: np.ndarray | None
 
 
 @contextmanager

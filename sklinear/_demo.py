@@ -4,12 +4,13 @@ By default it needs no download: it trains :class:`~sklinear.MulticlassSVMSGD`
 and :class:`~sklinear.SoftmaxSGD` on scikit-learn's bundled 8x8 digits, on
 standardized raw pixels and on HOG features, next to scikit-learn's
 ``SGDClassifier``, ``LogisticRegression`` and ``LinearSVC``, and prints one
-table of test accuracy and fit time. ``--data PATH`` or ``--cifar10`` run it
-on CIFAR-10 instead (raw pixels, and HOG plus hue-histogram features).
+table of test accuracy and fit time, a row as soon as each model is trained.
+``--data PATH`` or ``--cifar10`` run it on CIFAR-10 instead (raw pixels, and
+HOG plus hue-histogram features); ``--verbose`` shows the epochs of
+sklinear's classifiers.
 """
 
 import argparse
-import sys
 import time
 import warnings
 
@@ -76,6 +77,12 @@ def _parser():
     )
     parser.add_argument(
         "--random-state", type=int, default=0, help="Seed of the models and split."
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Print the initial loss and one line per epoch of sklinear's "
+        "classifiers while they train.",
     )
     return parser
 
@@ -153,7 +160,7 @@ def _to_float32(X):
     return np.asarray(X, dtype=np.float32)
 
 
-def _classifiers(quick, random_state, n_features):
+def _classifiers(quick, random_state, n_features, verbose=False):
     """Name -> unfitted classifier, sklinear's first."""
     from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.svm import LinearSVC
@@ -162,7 +169,7 @@ def _classifiers(quick, random_state, n_features):
 
     epochs = 5 if quick else 100
     many_features = n_features > 500
-    shared = {"max_iter": epochs, "random_state": random_state}
+    shared = {"max_iter": epochs, "random_state": random_state, "verbose": int(verbose)}
     if many_features:
         # Raw CIFAR-10 pixels: a smaller Adam step and more regularization.
         shared.update(learning_rate_init=1e-3, alpha=1e-2)
@@ -183,13 +190,18 @@ def _classifiers(quick, random_state, n_features):
     }
 
 
-def run(argv=None):
+def run(argv=None, *, on_header=None, on_row=None):
     """Train every model and return the results with a description of the run.
 
     Parameters
     ----------
     argv : list of str, default=None
         Command-line arguments (``sys.argv[1:]`` when None).
+    on_header : callable, default=None
+        Called with the header lines and the planned table layout (see
+        :func:`format_table`) once the data is loaded, before any training.
+    on_row : callable, default=None
+        Called with each row as soon as its model is trained and scored.
 
     Returns
     -------
@@ -210,13 +222,20 @@ def run(argv=None):
         f"Data: {description}; {len(X_train)} training, {len(X_test)} test images.",
         _blas_line(),
     ]
+    featurizers = _featurizers(args.features, image_shape)
+    if on_header is not None:
+        # The model names do not depend on the number of features.
+        names = list(_classifiers(args.quick, args.random_state, 0))
+        on_header(header, _widths(list(featurizers), names))
     rows = []
-    for name, featurizer in _featurizers(args.features, image_shape).items():
+    for name, featurizer in featurizers.items():
         start = time.perf_counter()
         F_train = featurizer.fit_transform(X_train)
         feature_time = time.perf_counter() - start
         F_test = featurizer.transform(X_test)
-        models = _classifiers(args.quick, args.random_state, F_train.shape[1])
+        models = _classifiers(
+            args.quick, args.random_state, F_train.shape[1], args.verbose
+        )
         for model_name, model in models.items():
             model = clone(model)
             with warnings.catch_warnings():
@@ -224,16 +243,17 @@ def run(argv=None):
                 start = time.perf_counter()
                 model.fit(F_train, y_train)
                 fit_time = time.perf_counter() - start
-            rows.append(
-                {
-                    "features": name,
-                    "model": model_name,
-                    "n_features": F_train.shape[1],
-                    "accuracy": float(model.score(F_test, y_test)),
-                    "fit_time": fit_time,
-                    "feature_time": feature_time,
-                }
-            )
+            row = {
+                "features": name,
+                "model": model_name,
+                "n_features": F_train.shape[1],
+                "accuracy": float(model.score(F_test, y_test)),
+                "fit_time": fit_time,
+                "feature_time": feature_time,
+            }
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
     return rows, header
 
 
@@ -250,6 +270,43 @@ def _blas_line():
     return (
         f"BLAS: {lib['internal_api']} {lib['version']}, {lib['num_threads']} thread(s)"
     )
+
+
+_HEADERS = ["features", "model", "dims", "accuracy", "fit time (s)"]
+_N_TEXT_COLUMNS = 2  # the rest are numbers, right-aligned
+_DIMS_WIDTH = 6  # room for up to 999999 features when rows are printed one by one
+
+
+def _widths(feature_names, model_names, dims_width=_DIMS_WIDTH):
+    """Column widths fitting these names, as :func:`format_table` uses them."""
+    return [
+        max(len(_HEADERS[0]), *map(len, feature_names)),
+        max(len(_HEADERS[1]), *map(len, model_names)),
+        max(len(_HEADERS[2]), dims_width),
+        len(_HEADERS[3]),
+        len(_HEADERS[4]),
+    ]
+
+
+def _cells(row):
+    return [
+        row["features"],
+        row["model"],
+        str(row["n_features"]),
+        f"{row['accuracy']:.3f}",
+        f"{row['fit_time']:.3f}",
+    ]
+
+
+def _line(values, widths):
+    return "  ".join(
+        value.ljust(width) if k < _N_TEXT_COLUMNS else value.rjust(width)
+        for k, (value, width) in enumerate(zip(values, widths, strict=True))
+    ).rstrip()
+
+
+def _table_head(widths):
+    return [_line(_HEADERS, widths), "  ".join("-" * width for width in widths)]
 
 
 def format_table(rows):
@@ -274,35 +331,26 @@ def format_table(rows):
     ----------  ----------  ----  --------  ------------
     raw pixels  SoftmaxSGD    64     0.962         0.081
     """
-    headers = ["features", "model", "dims", "accuracy", "fit time (s)"]
-    cells = [
-        [
-            row["features"],
-            row["model"],
-            str(row["n_features"]),
-            f"{row['accuracy']:.3f}",
-            f"{row['fit_time']:.3f}",
-        ]
-        for row in rows
+    cells = [_cells(row) for row in rows]
+    widths = _widths(
+        [row["features"] for row in rows],
+        [row["model"] for row in rows],
+        dims_width=max(len(line[2]) for line in cells),
+    )
+    widths[3:] = [
+        max(width, *(len(line[k]) for line in cells))
+        for k, width in enumerate(widths[3:], start=3)
     ]
-    widths = [
-        max(len(header), *(len(line[k]) for line in cells))
-        for k, header in enumerate(headers)
-    ]
-    left = 2  # text columns; the rest are numbers, right-aligned
-
-    def line(values):
-        return "  ".join(
-            value.ljust(width) if k < left else value.rjust(width)
-            for k, (value, width) in enumerate(zip(values, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(headers), rule, *(line(values) for values in cells)])
+    return "\n".join([*_table_head(widths), *(_line(line, widths) for line in cells)])
 
 
 def main(argv=None):
-    """Run the demo and print its table.
+    """Run the demo, printing each result as soon as it is known.
+
+    The header and the table's head are printed once the data is loaded,
+    then one row per model as it finishes training (each line flushed, so
+    the output can be followed through a pipe), then the feature extraction
+    times.
 
     Parameters
     ----------
@@ -315,12 +363,27 @@ def main(argv=None):
     int
         Exit status, 0 on success.
     """
-    rows, header = run(argv)
-    print("\n".join(header))
+    widths = []
+
+    def print_header(header, table_widths):
+        widths.extend(table_widths)
+        _print(*header, "", *_table_head(widths))
+
+    rows, _ = run(
+        argv,
+        on_header=print_header,
+        on_row=lambda row: _print(_line(_cells(row), widths)),
+    )
     extraction = {row["features"]: row["feature_time"] for row in rows}
-    for name, seconds in extraction.items():
-        print(f"Features '{name}': extracted from the training set in {seconds:.2f} s.")
-    print()
-    print(format_table(rows))
-    sys.stdout.flush()
+    _print(
+        "",
+        *(
+            f"Features '{name}': extracted from the training set in {seconds:.2f} s."
+            for name, seconds in extraction.items()
+        ),
+    )
     return 0
+
+
+def _print(*lines):
+    print("\n".join(lines), flush=True)

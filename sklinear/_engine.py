@@ -22,6 +22,7 @@ criterion.
 import copy
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -79,6 +80,14 @@ class LinearObjective:
         Penalty terms (see :mod:`sklinear._penalties`); strengths per column.
     fit_intercept : bool, default=True
         Whether the intercept row is trained (its gradient is zero if not).
+    offset : ndarray of shape (n_features,) or (n_features, K * C), default=None
+        Center of the data (per column): the scores are ``(X - offset) @ W +
+        b``. This
+        reparametrizes the intercept (the public one is ``b - offset @ W``)
+        and leaves the objective unchanged, but makes it far better
+        conditioned when the features are not centered (a direction along
+        the mean no longer dwarfs the others). ``X`` is never centered: the
+        correction is a product with ``offset``, a rank-one term.
     """
 
     def __init__(
@@ -90,6 +99,7 @@ class LinearObjective:
         loss_params=None,
         penalty=(),
         fit_intercept=True,
+        offset=None,
     ):
         self.loss = loss
         self.n_classes = n_classes
@@ -99,6 +109,7 @@ class LinearObjective:
         self.smooth_terms = [term for term in self.penalty if term.smooth]
         self.step_terms = [term for term in self.penalty if not term.smooth]
         self.fit_intercept = fit_intercept
+        self.offset = offset
 
     @property
     def n_columns(self):
@@ -111,10 +122,18 @@ class LinearObjective:
         return values.reshape(self.n_models, self.n_classes).sum(axis=1)
 
     def decision(self, params, X):
-        """Scores ``X @ W + b`` of shape (n_samples, K * C)."""
-        scores = X @ params[:-1]
-        scores += params[-1]
-        return np.asarray(scores)
+        """Scores ``(X - offset) @ W + b`` of shape (n_samples, K * C)."""
+        scores = np.asarray(X @ params[:-1])
+        scores += self.intercept(params)
+        return scores
+
+    def intercept(self, params):
+        """The intercepts of the uncentered data: ``b - offset @ W``."""
+        if self.offset is None:
+            return params[-1]
+        if self.offset.ndim == 2:
+            return params[-1] - np.einsum("ij,ij->j", self.offset, params[:-1])
+        return params[-1] - self.offset @ params[:-1]
 
     def value_and_grad(self, params, X, y, weight, out=None):
         """Smooth objective per model and, if ``out`` is given, its gradient.
@@ -150,10 +169,33 @@ class LinearObjective:
                 out[:-1] = X.T @ dscores
             else:
                 np.dot(X.T, dscores, out=out[:-1])
+            column_sums = dscores.sum(axis=0)
+            if self.offset is not None:
+                self._subtract_offset_term(out[:-1], column_sums)
             for term in self.smooth_terms:
                 term.add_gradient(W, out[:-1])
-            out[-1] = dscores.sum(axis=0) if self.fit_intercept else 0.0
+            out[-1] = column_sums if self.fit_intercept else 0.0
         return value
+
+    def _subtract_offset_term(self, grad_W, column_sums):
+        """``grad_W -= offset (outer) column_sums``: the gradient of centering.
+
+        Written into a reused buffer (a product with an inner dimension of
+        one for a shared offset), which is several times faster than
+        ``np.outer`` and its temporary.
+        """
+        buffer = getattr(self, "_offset_buffer", None)
+        if (
+            buffer is None
+            or buffer.shape != grad_W.shape
+            or buffer.dtype != grad_W.dtype
+        ):
+            buffer = self._offset_buffer = np.empty_like(grad_W)
+        if self.offset.ndim == 2:
+            np.multiply(self.offset, column_sums, out=buffer)
+        else:
+            np.dot(self.offset[:, None], column_sums[None, :], out=buffer)
+        grad_W -= buffer
 
     def _penalty_value(self, terms, W, start=0.0):
         """``start`` plus the terms' values, per model, as float64 of shape (K,)."""
@@ -225,6 +267,11 @@ class BatchSource:
         )
         self.shuffle = shuffle
         self.dropout = dropout
+
+    @property
+    def n_batches(self):
+        """Minibatches per epoch."""
+        return -(-self.n_rows // self.batch_size)
 
     def batches(self, rng):
         """Yield ``(X_batch, y_batch, w_batch)`` for one epoch."""
@@ -356,34 +403,101 @@ def _restore_columns(state, columns, saved):
         array[..., columns] = values
 
 
-def _step(state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr):
+def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
     """One optimizer step on one minibatch; returns each model's objective."""
+    X_batch, y_batch, w_batch = batch
     params = state.params
-    if optimizer.uses_gradient:
-        value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
-        update, state.optimizer_state = optimizer.update(
-            grad, state.optimizer_state, lr
+    if not optimizer.uses_gradient:
+        return _random_search_step(
+            state, objective, optimizer, batch, lr, preconditioner
         )
-    else:
+    value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
+    return apply_gradient(
+        state, objective, optimizer, grad, value, lr, preconditioner, len(y_batch)
+    )
 
-        def batch_objective(candidate):
-            return objective.value(candidate, X_batch, y_batch, w_batch)
 
-        value = objective.value_and_grad(params, X_batch, y_batch, w_batch)
-        update, state.optimizer_state = optimizer.update(
-            None,
-            state.optimizer_state,
-            lr,
-            params=params,
-            objective=batch_objective,
-            random_state=state.rng,
-        )
+def apply_gradient(
+    state, objective, optimizer, grad, value, lr, preconditioner=None, n_rows=0
+):
+    """The optimizer step for a gradient already computed, in place on ``state``.
+
+    The smooth objective's gradient ``grad`` (modified) becomes an update
+    through the preconditioner and the optimizer; then the penalty's
+    proximal and projection steps, and the running average.
+
+    Parameters
+    ----------
+    state : TrainState
+        Updated in place.
+    objective : LinearObjective
+        The objective (its penalty steps).
+    optimizer : sklinear._optimizers.Optimizer
+        A gradient optimizer.
+    grad : ndarray of the shape of ``state.params``
+        Gradient of the smooth objective; overwritten.
+    value : ndarray of shape (K,)
+        The smooth objective at ``state.params``.
+    lr : float or ndarray
+        Learning rate.
+    preconditioner : Preconditioner, default=None
+        Diagonal change of variables.
+    n_rows : int, default=0
+        Rows the gradient was computed on (counted for averaging).
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        The full objective at the parameters before the step.
+    """
+    if preconditioner is not None:
+        grad *= preconditioner.gradient
+    update, state.optimizer_state = optimizer.update(grad, state.optimizer_state, lr)
+    return _finish_step(
+        state, objective, optimizer, update, value, lr, preconditioner, n_rows
+    )
+
+
+def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
+    X_batch, y_batch, w_batch = batch
+    params = state.params
+
+    def batch_objective(candidate):
+        return objective.value(candidate, X_batch, y_batch, w_batch)
+
+    value = objective.value_and_grad(params, X_batch, y_batch, w_batch)
+    if preconditioner is not None:
+        # Perturbations on the scale of each feature's weight; accepted or
+        # not on the weights themselves.
+        lr = lr * preconditioner.update
+    update, state.optimizer_state = optimizer.update(
+        None,
+        state.optimizer_state,
+        lr,
+        params=params,
+        objective=batch_objective,
+        random_state=state.rng,
+    )
+    return _finish_step(
+        state, objective, optimizer, update, value, lr, None, len(y_batch)
+    )
+
+
+def _finish_step(
+    state, objective, optimizer, update, value, lr, preconditioner, n_rows
+):
+    """Apply ``update``; then the penalty steps and the running average."""
+    params = state.params
     if objective.step_terms:
         value = value + objective.nonsmooth_value(params)
+    if preconditioner is not None:
+        update *= preconditioner.update
     params += update
-    objective.after_step(params, lambda: optimizer.step_size(state.optimizer_state, lr))
+    objective.after_step(
+        params, lambda: _step_size(optimizer, state.optimizer_state, lr, preconditioner)
+    )
     if state.average is not None:
-        state.samples += len(y_batch)
+        state.samples += n_rows
         if state.samples >= state.average_from:
             state.n_averaged += 1
             step = params - state.average
@@ -392,7 +506,31 @@ def _step(state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr):
     return value
 
 
-def run_epoch(state, objective, source, optimizer, lr, frozen=None):
+def _step_size(optimizer, optimizer_state, lr, preconditioner):
+    """The optimizer's effective step per coordinate, on the weights."""
+    size = optimizer.step_size(optimizer_state, lr)
+    if preconditioner is None:
+        return size
+    return size * preconditioner.gradient * preconditioner.update
+
+
+class Preconditioner(NamedTuple):
+    """A diagonal change of variables of the optimizer: ``theta = w / scale``.
+
+    The optimizer sees the gradient times ``gradient`` and its step is
+    multiplied by ``update`` before it is added to the parameters. With
+    ``gradient = update = 1 / s`` per feature this is the optimization of
+    features rescaled to unit spread ``s``, without touching ``X``. Arrays of
+    shape (n_features + 1, 1) or (n_features + 1, K * C).
+    """
+
+    gradient: np.ndarray
+    update: np.ndarray
+
+
+def run_epoch(
+    state, objective, source, optimizer, lr, frozen=None, preconditioner=None
+):
     """One pass over the minibatches of ``source``, in place on ``state``.
 
     Parameters
@@ -409,6 +547,8 @@ def run_epoch(state, objective, source, optimizer, lr, frozen=None):
         Learning rate (per column, in the dtype of the parameters).
     frozen : ndarray of bool of shape (K,), default=None
         Models left unchanged (stopped or diverged before).
+    preconditioner : Preconditioner, default=None
+        Diagonal change of variables of the optimizer.
 
     Returns
     -------
@@ -436,7 +576,7 @@ def run_epoch(state, objective, source, optimizer, lr, frozen=None):
     with np.errstate(over="ignore", invalid="ignore"):
         for X_batch, y_batch, w_batch in source.batches(state.rng):
             if shared:
-                batch_weight = float(w_batch.sum())
+                batch_weight = float(w_batch.sum(dtype=np.float64))
                 if batch_weight == 0:
                     continue
                 skip = idle
@@ -449,7 +589,13 @@ def run_epoch(state, objective, source, optimizer, lr, frozen=None):
             if skip is not None:
                 saved = _save_columns(state, skip)
             value = _step(
-                state, objective, optimizer, grad, X_batch, y_batch, w_batch, lr
+                state,
+                objective,
+                optimizer,
+                grad,
+                (X_batch, y_batch, w_batch),
+                lr,
+                preconditioner,
             )
             if skip is not None:
                 _restore_columns(state, skip, saved)
@@ -514,18 +660,17 @@ def finite_scores(objective, params, X, max_row_norm):
     limit = np.finfo(params.dtype).max / 4
     with np.errstate(over="ignore", invalid="ignore"):
         W = params[:-1].astype(np.float64)
-        bound = max_row_norm * np.sqrt(np.einsum("ij,ij->j", W, W)) + np.abs(
-            params[-1].astype(np.float64)
-        )
+        intercept = objective.intercept(params).astype(np.float64)
+        bound = max_row_norm * np.sqrt(np.einsum("ij,ij->j", W, W)) + np.abs(intercept)
         ok = (bound < limit).reshape(objective.n_models, -1).all(axis=1)
         ok &= _finite_models(params, objective)
         unsure = ~ok & _finite_models(params, objective)
         if unsure.any():
             columns = objective.model_columns(unsure)
-            sub = params[:, columns]
             good = np.ones(columns.sum(), dtype=bool)
             for start in range(0, X.shape[0], _SCORE_CHUNK):
-                scores = objective.decision(sub, X[start : start + _SCORE_CHUNK])
+                chunk = X[start : start + _SCORE_CHUNK]
+                scores = objective.decision(params, chunk)[:, columns]
                 good &= (np.abs(scores) < limit).all(axis=0)
             ok[unsure] = good.reshape(-1, objective.n_classes).all(axis=1)
     return ok
@@ -548,8 +693,8 @@ class History:
     diverged : ndarray of bool of shape (K,)
         Models frozen because their objective stopped being finite.
     best : ndarray of shape (K,)
-        Best criterion value (lowest objective, or minus the best
-        validation score).
+        Best criterion value (lowest objective, or lowest validation error,
+        one minus the score).
     """
 
     loss_curve: list = field(default_factory=list)
@@ -574,12 +719,14 @@ def train(
     validate=None,
     stop_on_divergence=True,
     on_epoch=None,
+    preconditioner=None,
 ):
     """Epochs until ``max_iter`` or until every model meets its stopping criterion.
 
-    A model stops when its criterion (epoch objective, or minus the
-    validation score) has not improved by ``tol`` for ``n_iter_no_change``
-    epochs and its schedule cannot lower the rate any more. With a
+    A model stops when its criterion (epoch objective, or validation error
+    ``1 - score``) has not improved by ``tol`` times its best value for
+    ``n_iter_no_change`` epochs and its schedule cannot lower the rate any
+    more. With a
     validation function each model ends with the parameters of its best
     epoch. Validation and the best parameters use the averaged parameters
     where averaging is on (:meth:`TrainState.model_params`).
@@ -601,7 +748,8 @@ def train(
     max_iter : int, default=1
         Epochs at most.
     tol : float or None, default=None
-        Improvement needed; None runs ``max_iter`` epochs.
+        Relative improvement needed (``tol`` times the best criterion so
+        far); None runs ``max_iter`` epochs.
     n_iter_no_change : int, default=5
         Epochs without improvement before a model stops.
     validate : callable, default=None
@@ -613,82 +761,153 @@ def train(
     on_epoch : callable, default=None
         Called as ``on_epoch(epoch, objective, score, seconds)`` after every
         epoch (``score`` None without ``validate``).
+    preconditioner : Preconditioner, default=None
+        Diagonal change of variables of the optimizer (per-feature scales).
 
     Returns
     -------
     History
     """
-    n_models = objective.n_models
-    schedule_params = schedule_params or {}
-    schedules = [
-        SCHEDULES[schedule](float(base), **schedule_params) for base in state.base_lr
-    ]
-    history = History(
-        validation_scores=None if validate is None else [],
-        n_iter=np.zeros(n_models, dtype=int),
-        converged=np.zeros(n_models, dtype=bool),
-        diverged=np.zeros(n_models, dtype=bool),
-        best=np.full(n_models, np.inf),
+    stopping = Stopping(
+        state,
+        objective,
+        schedule=schedule,
+        schedule_params=schedule_params,
+        tol=tol,
+        n_iter_no_change=n_iter_no_change,
+        validate=validate,
     )
-    stopped = np.zeros(n_models, dtype=bool)
-    no_improvement = np.zeros(n_models, dtype=int)
-    best_params = None
     for _ in range(max_iter):
         start = time.perf_counter()
-        rates = [s(state.epoch) for s in schedules]
-        # One model keeps a Python float: NumPy then computes in the data's dtype.
-        lr = (
-            rates[0]
-            if n_models == 1
-            else per_column(rates, objective.n_classes, state.params.dtype)
-        )
         epoch_objective, diverged = run_epoch(
-            state, objective, source, optimizer, lr, frozen=stopped
+            state,
+            objective,
+            source,
+            optimizer,
+            stopping.learning_rate(),
+            frozen=stopping.stopped,
+            preconditioner=preconditioner,
         )
-        running = ~stopped
+        if diverged.any() and stop_on_divergence:
+            stopping.record(epoch_objective, diverged, stop=True)
+            break
+        score = stopping.record(epoch_objective, diverged)
+        if on_epoch is not None:
+            on_epoch(state.epoch, epoch_objective, score, time.perf_counter() - start)
+        if stopping.stopped.all():
+            break
+    return stopping.finish()
+
+
+class Stopping:
+    """When each of ``K`` models stops, and with which parameters.
+
+    Owns the per-model schedules, the stopping criterion (the epoch
+    objective, or the validation error ``1 - score``, must improve by
+    ``tol`` times its best value within ``n_iter_no_change`` epochs, else
+    the schedule lowers the rate or the model stops) and, with a validation
+    function, each model's best parameters. :func:`train` and drivers that
+    run epochs elsewhere (:mod:`sklinear.dask`) share it.
+
+    Parameters
+    ----------
+    state : TrainState
+        The training state (its ``base_lr``, ``epoch`` and parameters).
+    objective : LinearObjective
+        The layout of the models.
+    schedule, schedule_params, tol, n_iter_no_change, validate
+        As in :func:`train`.
+    """
+
+    def __init__(
+        self,
+        state,
+        objective,
+        *,
+        schedule="constant",
+        schedule_params=None,
+        tol=None,
+        n_iter_no_change=5,
+        validate=None,
+    ):
+        n_models = objective.n_models
+        self.state, self.objective = state, objective
+        self.tol, self.n_iter_no_change, self.validate = tol, n_iter_no_change, validate
+        self.schedules = [
+            SCHEDULES[schedule](float(base), **(schedule_params or {}))
+            for base in state.base_lr
+        ]
+        self.history = History(
+            validation_scores=None if validate is None else [],
+            n_iter=np.zeros(n_models, dtype=int),
+            converged=np.zeros(n_models, dtype=bool),
+            diverged=np.zeros(n_models, dtype=bool),
+            best=np.full(n_models, np.inf),
+        )
+        self.stopped = np.zeros(n_models, dtype=bool)
+        self.no_improvement = np.zeros(n_models, dtype=int)
+        self.best_params = None
+
+    def learning_rate(self):
+        """The rate of the next epoch: a float for one model, else per column."""
+        rates = [schedule(self.state.epoch) for schedule in self.schedules]
+        if self.objective.n_models == 1:
+            # A Python float: NumPy then computes in the data's dtype.
+            return rates[0]
+        return per_column(rates, self.objective.n_classes, self.state.params.dtype)
+
+    def record(self, epoch_objective, diverged, stop=False):
+        """Account for an epoch; returns the validation scores (or None)."""
+        history = self.history
+        running = ~self.stopped
         history.n_iter[running & ~diverged] += 1
         history.diverged |= diverged
-        stopped |= diverged
-        if diverged.any() and stop_on_divergence:
-            break
+        self.stopped |= diverged
+        if stop:
+            return None
         history.loss_curve.append(epoch_objective)
         criterion = epoch_objective
         score = None
-        if validate is not None:
-            score = validate(state.model_params(objective.step_terms))
+        model_params = self.state.model_params(self.objective.step_terms)
+        if self.validate is not None:
+            score = self.validate(model_params)
             history.validation_scores.append(score)
-            criterion = -score
-        if on_epoch is not None:
-            on_epoch(state.epoch, epoch_objective, score, time.perf_counter() - start)
+            criterion = 1.0 - score  # the validation error
         improving = running & ~diverged
-        if tol is not None:
-            stalled = improving & (criterion > history.best - tol)
-            no_improvement[stalled] += 1
-            no_improvement[improving & ~stalled] = 0
-        if validate is not None:
+        if self.tol is not None:
+            # The objective (or validation error) must improve by tol of
+            # itself: the same tol for every loss, scale and accuracy level.
+            needed = self.tol * np.abs(history.best)
+            with np.errstate(invalid="ignore"):
+                stalled = improving & (criterion > history.best - needed)
+            self.no_improvement[stalled] += 1
+            self.no_improvement[improving & ~stalled] = 0
+        if self.validate is not None:
             better = improving & (criterion <= history.best)
             if better.any():
                 # On ties keep the later epoch: same score, lower training loss.
-                current = state.model_params(objective.step_terms)
-                if best_params is None:
-                    best_params = current.copy()
-                columns = objective.model_columns(better)
-                best_params[:, columns] = current[:, columns]
+                if self.best_params is None:
+                    self.best_params = model_params.copy()
+                columns = self.objective.model_columns(better)
+                self.best_params[:, columns] = model_params[:, columns]
         history.best[improving] = np.minimum(
             history.best[improving], criterion[improving]
         )
-        for k in np.flatnonzero(improving & (no_improvement >= n_iter_no_change)):
-            if schedules[k].on_plateau():
-                no_improvement[k] = 0
-                state.base_lr[k] = schedules[k].lr
+        patience = self.no_improvement >= self.n_iter_no_change
+        for k in np.flatnonzero(improving & patience):
+            if self.schedules[k].on_plateau():
+                self.no_improvement[k] = 0
+                self.state.base_lr[k] = self.schedules[k].lr
             else:
-                stopped[k] = True
+                self.stopped[k] = True
                 history.converged[k] = True
-        if stopped.all():
-            break
-    if best_params is not None:
-        keep = objective.model_columns(np.isfinite(history.best))
-        state.params[:, keep] = best_params[:, keep]
-        if state.average is not None:
-            state.average[:, keep] = best_params[:, keep]
-    return history
+        return score
+
+    def finish(self):
+        """Put each model's best parameters in the state; returns the history."""
+        if self.best_params is not None:
+            keep = self.objective.model_columns(np.isfinite(self.history.best))
+            self.state.params[:, keep] = self.best_params[:, keep]
+            if self.state.average is not None:
+                self.state.average[:, keep] = self.best_params[:, keep]
+        return self.history

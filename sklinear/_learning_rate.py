@@ -1,85 +1,176 @@
 """The learning rate derived from the data: ``learning_rate_init="auto"``.
 
-Two families of optimizers need two kinds of step.
+The automatic rate comes with a diagonal preconditioner that makes training
+the same whatever the offset and the scale of each feature, as if every
+feature had been centered and rescaled to unit spread: raw pixels, pixels
+divided by 255, standardized features and features of mixed units (or of
+magnitude 1e-30 or 1e200) all train at the defaults. Nothing touches ``X``:
 
-**Gradient steps** (``sgd``, ``momentum``, ``nesterov``) move the weights by
-``lr`` times the gradient. Gradient descent is stable for ``lr < 2 / L``,
-where ``L`` is the Lipschitz constant of the gradient; scikit-learn's SAG
-solver uses ``1 / L`` with ``L = curvature * (max ||x||^2 + fit_intercept) +
-alpha`` (``get_auto_step_size``). A minibatch averages ``batch_size`` rows, so
-the mean squared row norm (and not the largest, which one outlying row can
-make arbitrarily large) bounds the curvature of the averaged loss:
-``lr = 1 / (curvature * (mean ||x||^2 + fit_intercept) + alpha)``. The
+- centering is a reparametrization of the intercept (the engine's
+  ``offset``, see :class:`sklinear._engine.LinearObjective`);
+- rescaling feature ``j`` by its spread ``s_j`` means optimizing ``theta_j =
+  s_j * w_j``: the optimizer sees the gradient ``g_j / s_j`` and its step is
+  divided by ``s_j`` again before it is applied to ``w_j``
+  (:class:`sklinear._engine.Preconditioner`). Adam's moments and epsilon
+  then live on the scale of standardized features, so they neither overflow
+  nor vanish.
+
+In these units every feature has unit spread and the rate needs only the
+number ``d`` of features that vary (plus one for the intercept).
+
+**Gradient steps** (``sgd``, ``momentum``, ``nesterov``) are stable below
+``2 / L`` for an objective whose gradient is ``L``-Lipschitz; scikit-learn's
+SAG solver takes ``1 / L`` with ``L = curvature * (max ||x||^2 +
+fit_intercept) + alpha`` (``get_auto_step_size``). A minibatch averages many
+rows, so the mean squared row norm, ``d`` in these units, bounds the
+curvature of the averaged loss (the largest row would make one outlier
+decide the rate): ``rate = 1 / (curvature * d)``, the spread being the
+standard deviation. The L2 term adds ``alpha / s_j**2`` to the curvature of
+``theta_j``, which damps that coordinate's step; and since below a spread of
+``sqrt(alpha)`` the penalty outweighs the data (the optimum of such a
+coordinate is about zero), no feature is rescaled beyond that spread. The
 curvature is that of the loss in the scores: 1/2 for the softmax
-cross-entropy (the largest eigenvalue of ``diag(p) - p p^T``), 2 per
-squared-hinge term. The hinge is not smooth; its subgradient has the
-scale of the squared hinge's at unit violation, so it gets the squared
-hinge's step. Momentum multiplies the effective step by ``1 / (1 -
+cross-entropy (the largest eigenvalue of ``diag(p) - p p^T``), twice the
+number of terms for the squared hinge. The hinge is not smooth; its
+subgradient has the squared hinge's scale at unit violation and the same
+rate works. Momentum multiplies the effective step by ``1 / (1 -
 momentum)``, which the rate divides out.
 
 **Normalized steps** (``adam``, ``rmsprop``, ``adagrad``, and the
-perturbations of ``random_search``) move every coordinate by about ``lr``
-whatever the gradient's scale, so a step changes the score of a row by
-about ``lr * ||x||_1``. The rate is the one that moves scores by a fixed
-amount: ``lr = scale / mean(||x||_1 + fit_intercept)``. It shrinks as the
-number and the scale of the features grow. AdaGrad's steps shrink with the
-square root of the steps taken, so it starts ten times larger.
+perturbations of ``random_search``) move every coordinate by about the rate
+whatever the gradient's scale, so one step changes the score of a row by
+about ``rate * sum_j |x_j| / s_j``, about ``rate * d`` with the mean
+absolute deviation as the spread. The rate that moves the scores of a
+typical row by about 1 per step is ``rate = 1 / d``: it shrinks as the
+number of features grows (and, through ``s_j``, with their scale). AdaGrad's
+steps shrink with the square root of the steps taken, so it starts ten times
+larger.
+
+The statistics come from up to 2000 evenly spaced rows, weighted by the
+sample weights.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
 # Score change of one normalized step (adam, rmsprop, random search).
-_SCORE_STEP = 0.1
+_SCORE_STEP = 1.0
 _ADAGRAD_FACTOR = 10.0
 _STATISTICS_ROWS = 2000
+_CHUNK_ROWS = 128
+_NORMALIZED = ("adam", "rmsprop", "adagrad", "random_search")
 
 
-def row_scales(X):
-    """Mean squared Euclidean norm and mean L1 norm of the rows of ``X``.
+def _sample_rows(n_rows):
+    if n_rows > _STATISTICS_ROWS:
+        return np.linspace(0, n_rows - 1, _STATISTICS_ROWS).astype(np.intp)
+    return np.arange(n_rows)
 
-    Both are computed in float64 on up to 2000 evenly spaced rows (all rows
-    when fewer), which is enough for a mean and draws no random numbers.
+
+def feature_scales(X, sample_weight=None):
+    """Mean, mean absolute deviation and standard deviation of each feature.
+
+    Computed in float64 on up to 2000 evenly spaced rows (all rows when
+    fewer), weighted by ``sample_weight``: enough for a mean, no random
+    numbers drawn, and a row of weight 2 counts as two rows (a row of weight
+    0 not at all).
 
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Data.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative weights; None for ones.
 
     Returns
     -------
-    mean_squared_norm : float
-        Mean of ``||x||_2^2``.
-    mean_l1_norm : float
-        Mean of ``||x||_1``.
+    mean : ndarray of shape (n_features,)
+        Weighted mean of ``x_j``.
+    mean_abs : ndarray of shape (n_features,)
+        Weighted mean of ``|x_j - mean_j|``.
+    std : ndarray of shape (n_features,)
+        Square root of the weighted mean of ``(x_j - mean_j)**2``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> row_scales(np.array([[3.0, 4.0], [0.0, 0.0]]))
-    (12.5, 3.5)
+    >>> feature_scales(np.array([[3.0, 1.0], [-1.0, 1.0]]))
+    (array([1., 1.]), array([2., 0.]), array([2., 0.]))
+    >>> feature_scales(np.array([[3.0], [-1.0], [5.0]]), np.array([1.0, 1.0, 0.0]))
+    (array([1.]), array([2.]), array([2.]))
     """
-    n_rows = X.shape[0]
-    if n_rows > _STATISTICS_ROWS:
-        X = X[np.linspace(0, n_rows - 1, _STATISTICS_ROWS).astype(np.intp)]
-    if sp.issparse(X):
-        values = np.abs(X.data.astype(np.float64))
-        X = sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
-        squared = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-        l1 = np.asarray(X.sum(axis=1)).ravel()
-    else:
-        X = np.abs(np.asarray(X, dtype=np.float64))
-        # Dividing by the largest value keeps the squares from overflowing.
-        peak = X.max(initial=0.0)
-        if peak > 0:
-            X = X / peak
-        squared = np.einsum("ij,ij->i", X, X) * peak**2
-        l1 = X.sum(axis=1) * peak
-    return float(squared.mean()), float(l1.mean())
+    rows = _sample_rows(X.shape[0])
+    weight = np.ones(len(rows))
+    if sample_weight is not None:
+        weight = np.asarray(sample_weight, dtype=np.float64)[rows]
+        if weight.sum() > 0:
+            rows, weight = rows[weight > 0], weight[weight > 0]
+        else:
+            weight = np.ones(len(rows))
+    weight = weight / weight.sum() if len(rows) else weight
+
+    def chunks():
+        for start in range(0, len(rows), _CHUNK_ROWS):
+            chunk = X[rows[start : start + _CHUNK_ROWS]]
+            chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+            yield (
+                np.asarray(chunk, dtype=np.float64),
+                weight[start : start + _CHUNK_ROWS, None],
+            )
+
+    # Dividing by each column's largest magnitude keeps the squares finite;
+    # chunks keep the memory small beside X.
+    peak = np.zeros(X.shape[1])
+    mean = np.zeros(X.shape[1])
+    for chunk, _ in chunks():
+        np.maximum(peak, np.abs(chunk).max(axis=0), out=peak)
+    peak[peak == 0] = 1.0
+    for chunk, w in chunks():
+        mean += (chunk / peak * w).sum(axis=0)
+    absolute = np.zeros(X.shape[1])
+    squared = np.zeros(X.shape[1])
+    for chunk, w in chunks():
+        chunk /= peak
+        chunk -= mean
+        absolute += (np.abs(chunk) * w).sum(axis=0)
+        squared += (chunk * chunk * w).sum(axis=0)
+    return mean * peak, absolute * peak, np.sqrt(squared) * peak
+
+
+def typical_row_norm(scales, alpha=0.0, fit_intercept=True):
+    """Norm of a typical (centered, when there is an intercept) row.
+
+    The root of the mean squared norm, from :func:`feature_scales`, with the
+    spread of each feature floored at ``sqrt(alpha)`` as in
+    :func:`auto_learning_rate`; overflow-free.
+
+    Parameters
+    ----------
+    scales : tuple of ndarray
+        The data's :func:`feature_scales`.
+    alpha : float, default=0.0
+        Penalty strength.
+    fit_intercept : bool, default=True
+        Whether rows are centered (the intercept absorbs the mean).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(typical_row_norm(feature_scales(np.array([[3.0, 4.0], [-3.0, -4.0]]))))
+    5.0
+    """
+    mean, _, std = scales
+    spread = std if fit_intercept else np.hypot(mean, std)
+    used = spread > 1e-12 * np.abs(mean)
+    return float(np.hypot.reduce(np.where(used, np.maximum(spread, np.sqrt(alpha)), 0)))
 
 
 def auto_learning_rate(
-    X,
+    scales,
     *,
     optimizer,
     loss,
@@ -89,12 +180,12 @@ def auto_learning_rate(
     momentum=0.9,
     multi_class="weston_watkins",
 ):
-    """The learning rate ``learning_rate_init="auto"`` stands for.
+    """The rate and preconditioner ``learning_rate_init="auto"`` stands for.
 
     Parameters
     ----------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Training data.
+    scales : tuple of ndarray
+        The data's :func:`feature_scales`.
     optimizer : str
         Name in :data:`sklinear._optimizers.OPTIMIZERS`.
     loss : str
@@ -102,7 +193,9 @@ def auto_learning_rate(
     n_classes : int
         Number of classes.
     alpha : float, default=0.0
-        L2 strength (adds to the curvature).
+        Penalty strength: features are not rescaled beyond a spread of
+        ``sqrt(alpha)``, and for gradient steps it damps the step of
+        features of small spread.
     fit_intercept : bool, default=True
         Whether the intercept counts as a feature of value 1.
     momentum : float, default=0.9
@@ -112,29 +205,51 @@ def auto_learning_rate(
 
     Returns
     -------
-    float
+    rate : float
+        The rate in units of the rescaled features.
+    gradient_scale : ndarray of shape (n_features + 1,)
+        ``1 / s_j`` per feature, 1 for the intercept: multiplies the gradient.
+    update_scale : ndarray of shape (n_features + 1,)
+        Multiplies the optimizer's step: ``1 / s_j`` (damped by the L2 term
+        for gradient steps).
 
     Examples
     --------
     >>> import numpy as np
-    >>> X = np.random.default_rng(0).standard_normal((500, 100))
-    >>> lr = auto_learning_rate(X, optimizer="sgd", loss="log_loss", n_classes=3)
-    >>> round(1 / lr, -1)  # 1/2 * (E||x||^2 + 1), E||x||^2 = 100
-    50.0
+    >>> X = np.random.default_rng(0).standard_normal((500, 99))
+    >>> X[:, -1] = 0.0
+    >>> rate, gradient_scale, update_scale = auto_learning_rate(
+    ...     feature_scales(X), optimizer="sgd", loss="log_loss", n_classes=3
+    ... )
+    >>> round(1 / rate, 1)  # curvature 1/2 times 98 features and the intercept
+    49.5
+    >>> bool(np.allclose(gradient_scale[:98], 1 / X[:, :98].std(axis=0)))
+    True
     """
-    mean_squared_norm, mean_l1_norm = row_scales(X)
-    intercept = float(fit_intercept)
-    if optimizer in ("adam", "rmsprop", "adagrad", "random_search"):
-        scale = mean_l1_norm + intercept
-        lr = _SCORE_STEP / scale if scale > 0 else _SCORE_STEP
-        return lr * _ADAGRAD_FACTOR if optimizer == "adagrad" else lr
+    _, mean_abs, std = scales
+    normalized = optimizer in _NORMALIZED
+    spread = mean_abs if normalized else std
+    # A constant feature computes as a spread of rounding errors.
+    used = spread > 1e-12 * np.abs(scales[0])
+    # Below sqrt(alpha) the penalty outweighs the data in the rescaled
+    # coordinates (their optimum is about zero): rescaling stops there.
+    spread = np.where(used, np.maximum(spread, np.sqrt(alpha)), 0.0)
+    n_used = max(int(used.sum()) + int(fit_intercept), 1)
+    inverse = np.append(np.where(used, 1.0 / np.where(used, spread, 1.0), 1.0), 1.0)
+    if normalized:
+        rate = _SCORE_STEP / n_used
+        if optimizer == "adagrad":
+            rate *= _ADAGRAD_FACTOR
+        return rate, inverse, inverse.copy()
     if loss == "log_loss":
         curvature = 0.5
     else:
         n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
         curvature = 2.0 * (n_terms + 1)
-    lipschitz = curvature * (mean_squared_norm + intercept) + alpha
-    lr = 1.0 / lipschitz if lipschitz > 0 else 1.0
+    rate = 1.0 / (curvature * n_used)
     if optimizer in ("momentum", "nesterov"):
-        lr *= 1.0 - momentum
-    return lr
+        rate *= 1.0 - momentum
+    with np.errstate(over="ignore"):
+        damping = 1.0 / (1.0 + alpha * rate * inverse**2)
+    damping[-1] = 1.0  # the intercept is not penalized
+    return rate, inverse, inverse * damping

@@ -51,13 +51,18 @@ class Step(Constant):
 class Adaptive(Constant):
     """Constant until progress stalls, then divided by 5 (as in sklearn's MLP).
 
-    Training stops once the rate would fall below ``1e-6``.
+    Training stops once the rate would fall below a thousandth of its start
+    (scikit-learn's MLP stops below 1e-6, which only suits rates near 1e-3).
     """
 
-    min_lr = 1e-6
+    min_factor = 1e-3
+
+    def __init__(self, learning_rate_init, **_):
+        super().__init__(learning_rate_init)
+        self.start = learning_rate_init
 
     def on_plateau(self):
-        if self.lr / 5.0 < self.min_lr:
+        if self.lr / 5.0 < self.min_factor * self.start:
             return False
         self.lr /= 5.0
         return True

@@ -7,8 +7,12 @@ height x width x channel arrays, and downloads the official archive into
 scikit-learn's data home when no copy is found.
 """
 
+import bz2
+import codecs
+import gzip
 import hashlib
 import io
+import lzma
 import os
 import pickle
 import re
@@ -192,17 +196,42 @@ def load_cifar10(
         `path` does not exist or lacks a needed batch file.
     OSError
         If the download fails or its checksum does not match (the
-        downloaded file is then removed).
+        downloaded file is then removed), or if a file is corrupted or
+        incomplete (see Notes).
     ValueError
         If `subset` is not one of the allowed values, or a file is not in
-        the expected format.
+        the expected format: missing entries, wrong shapes or dtypes, labels
+        that are not integers in ``range(len(target_names))`` (integral
+        floats such as ``3.0`` are accepted).
+
+    Every error about a file names it and says what to delete before
+    downloading CIFAR-10 again.
 
     Notes
     -----
-    The official batches are Python pickles, and unpickling can run
-    arbitrary code: only load files you trust. The downloaded archive is
-    verified against its published checksum; a file you pass as `path` is
-    read as is. ``.npz`` files are read with ``allow_pickle=False``.
+    Files are checked as they are read, so that a damaged copy raises an
+    error instead of returning wrong pixels:
+
+    - archives are read to their last byte, so that the gzip CRC-32 (or the
+      bz2 and xz checks) covers all of it, and nothing but the zero blocks
+      ending a tar archive may follow its last member;
+    - a batch file whose content identifies it as one of the official files
+      (its ``batch_label`` and 10000 images, or the class names of
+      ``batches.meta``) must have the official MD5 checksum, in a directory
+      as in an archive;
+    - ``.npz`` files must pass the CRC-32 check of every array;
+    - every batch must hold uint8 data of shape (n, 3072) and n integer
+      labels within the class names.
+
+    Files in the CIFAR-10 format that are not the official ones carry no
+    checksum of their pixels: a damaged pixel byte in such a batch file
+    (outside an archive) cannot be detected.
+
+    The batches are Python pickles. They are read by an unpickler that
+    builds nothing but numbers, byte strings, lists, dicts and numeric
+    arrays: a damaged or malicious file cannot make it import or call
+    anything else.
+    ``.npz`` files are read with ``allow_pickle=False``.
 
     Examples
     --------
@@ -253,15 +282,21 @@ def load_cifar10(
 
     if source.is_dir():
         images, target, target_names = _read_batches_dir(source, subset)
-    elif source.suffix == ".npz" or zipfile.is_zipfile(source):
-        images, target, target_names = _read_npz(source, subset)
-    elif tarfile.is_tarfile(source):
-        images, target, target_names = _read_archive(source, subset)
     else:
-        raise ValueError(
-            f"{str(source)!r} is neither a tar archive nor an .npz file; expected "
-            f"{_ARCHIVE.filename!r}, the {_BATCHES_DIRNAME!r} directory or an .npz."
-        )
+        kind = _file_kind(source)
+        if kind == "npz":
+            images, target, target_names = _read_npz(source, subset)
+        elif kind is not None:
+            images, target, target_names = _read_archive(source, subset, kind)
+        else:
+            raise _bad_file(
+                ValueError,
+                f"{str(source)!r}",
+                f"is neither a tar archive nor an .npz file; expected "
+                f"{_ARCHIVE.filename!r}, the {_BATCHES_DIRNAME!r} directory or an "
+                ".npz",
+                certain=False,
+            )
 
     data = images.reshape(len(images), _N_FEATURES)
     if return_X_y:
@@ -407,6 +442,107 @@ class _Progress:
 
 # Reading ---------------------------------------------------------------------
 
+_OfficialFile = namedtuple("_OfficialFile", ["md5", "entries", "n_images"])
+
+# The files of the official ``cifar-10-batches-py``: their MD5 checksums (the
+# ones torchvision checks too), and what identifies them without affecting
+# the loaded data: some entries of their content and their number of images.
+# A file so identified must have the official checksum, so that any damaged
+# pixel, label or class name is detected; other files in the CIFAR-10 format
+# cannot be verified. Module-level so that tests can substitute small files.
+_OFFICIAL_FILES = {
+    **{
+        f"data_batch_{k}": _OfficialFile(
+            md5, {b"batch_label": f"training batch {k} of 5".encode()}, 10000
+        )
+        for k, md5 in enumerate(
+            [
+                "c99cafc152244af753f735de768cd75f",
+                "d4bba439e000b95fd0a9bffe97cbabec",
+                "54ebc095f3ab1f0389bbae665268c751",
+                "634d18415352ddfa80567beed471001a",
+                "482c414d41f54cd18b22e5b47cb7c3cb",
+            ],
+            start=1,
+        )
+    },
+    _TEST_BATCH: _OfficialFile(
+        "40351d587109b95175f43aff81a1287e",
+        {b"batch_label": b"testing batch 1 of 1"},
+        10000,
+    ),
+    _META: _OfficialFile(
+        "5ff9c542aee3614f3951f8cda6e48888",
+        {
+            b"num_cases_per_batch": 10000,
+            b"num_vis": 3072,
+            b"label_names": [name.encode() for name in _CIFAR10_CLASSES],
+        },
+        None,
+    ),
+}
+
+_OPENERS = {
+    "gzip": gzip.GzipFile,
+    "bz2": bz2.BZ2File,
+    "xz": lzma.LZMAFile,
+    "tar": lambda path: open(path, "rb"),  # noqa: SIM115 - closed by the caller
+}
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"PK\x03\x04", "npz"),
+    (b"PK\x05\x06", "npz"),
+)
+_SUFFIXES = (
+    ((".tar.gz", ".tgz", ".gz"), "gzip"),
+    ((".tar.bz2", ".tbz2", ".tbz", ".bz2"), "bz2"),
+    ((".tar.xz", ".txz", ".xz"), "xz"),
+    ((".tar",), "tar"),
+    ((".npz",), "npz"),
+)
+# Errors of reading a damaged compressed stream or tar archive.
+_STREAM_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+def _bad_file(error_type, what, problem, remove=None, *, certain=True):
+    """An error saying which file is bad, why, and how to get a good copy.
+
+    `remove` is what to delete, when it is not the file `what` names (the
+    archive holding a bad member, the directory holding a bad batch file).
+    """
+    target = "it" if remove is None else repr(str(remove))
+    if certain:
+        advice = f": it is corrupted or incomplete. Delete {target}"
+    else:
+        advice = f". If it is a corrupted or incomplete copy, delete {target}"
+    return error_type(
+        f"{what} {problem}{advice} and download CIFAR-10 again (load_cifar10() "
+        "without `path` downloads the official archive into scikit-learn's data "
+        "home)."
+    )
+
+
+def _file_kind(path):
+    """'gzip', 'bz2', 'xz', 'tar' or 'npz' from the first bytes, else the name."""
+    with path.open("rb") as f:
+        head = f.read(tarfile.BLOCKSIZE)
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[257:262] == b"ustar":
+        return "tar"
+    # A damaged first byte must still lead to the error of a damaged file.
+    name = path.name.lower()
+    for suffixes, kind in _SUFFIXES:
+        if name.endswith(suffixes):
+            return kind
+    try:
+        return "tar" if tarfile.is_tarfile(path) else None
+    except _STREAM_ERRORS:
+        return None
+
 
 def _wanted_batches(subset):
     """Predicate on batch file names needed for `subset`."""
@@ -426,49 +562,395 @@ def _read_batches_dir(directory, subset):
     batches = {}
     for file in directory.iterdir():
         if file.is_file() and wanted(file.name):
-            with file.open("rb") as f:
-                batches[file.name] = _load_batch(f, file.name)
-    return _assemble(batches, subset, directory)
+            what = f"CIFAR-10 file {str(file)!r}"
+            batches[file.name] = _parse_file(
+                file.read_bytes(), file.name, what, directory
+            )
+    return _assemble(batches, subset, directory, remove=directory)
 
 
-def _read_archive(archive, subset):
+class _TrackedStream:
+    """A read-only file that remembers the bytes of its last read."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.last_read = b""
+
+    def read(self, size=-1):
+        self.last_read = self.raw.read(size)
+        return self.last_read
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        return self.raw.seek(offset, whence)
+
+    def tell(self):
+        return self.raw.tell()
+
+
+def _read_archive(archive, subset, kind):
+    """Read the wanted batches of a tar archive, checking it to its last byte.
+
+    The stream is read to its end, so that the CRC-32 and length of a gzip
+    trailer (or the checks of bz2 and xz) are verified, and everything after
+    the last member must be the zero blocks that end a tar archive:
+    :mod:`tarfile` stops silently at a damaged header after the first one.
+    """
     wanted = _wanted_batches(subset)
+    what = f"CIFAR-10 archive {str(archive)!r}"
     batches = {}
+    problem = None  # (error type, what, description) of a damaged archive
+    parse_error = None
     try:
-        # Stream the members once, in archive order: seeking back in a
-        # gzip stream would decompress it again.
-        with tarfile.open(archive, "r:*") as tar:
-            for member in tar:
-                name = Path(member.name).name
-                if member.isfile() and wanted(name):
+        with _OPENERS[kind](archive) as raw:
+            stream = _TrackedStream(raw)
+            with tarfile.open(fileobj=stream, mode="r:") as tar:
+                for member in tar:
+                    name = Path(member.name).name
+                    if not (member.isfile() and wanted(name)):
+                        continue
+                    member_what = f"{member.name!r} in {what}"
                     if name in batches:
-                        raise ValueError(
-                            f"Archive {str(archive)!r} holds {name!r} twice."
-                        )
+                        problem = (ValueError, what, f"holds {name!r} twice", None)
+                        break
                     blob = tar.extractfile(member).read()
                     if len(blob) != member.size:
-                        raise tarfile.ReadError(f"{member.name!r} is truncated")
-                    batches[name] = _load_batch(io.BytesIO(blob), member.name)
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise OSError(
-            f"Could not read CIFAR-10 archive {str(archive)!r}: {exc}. If it is "
-            "a corrupted download, delete it and load again."
-        ) from exc
-    return _assemble(batches, subset, archive)
+                        size = f"{len(blob)} of {member.size} bytes"
+                        problem = (
+                            OSError,
+                            member_what,
+                            f"is truncated ({size})",
+                            archive,
+                        )
+                        break
+                    try:
+                        batches[name] = _parse_file(blob, name, member_what, archive)
+                    except (ValueError, OSError) as error:
+                        parse_error = error
+                        break
+                end = tar.offset
+            if problem is None and parse_error is None:
+                end_problem = _archive_end_problem(stream, end)
+                if end_problem:
+                    problem = (OSError, what, end_problem, None)
+            else:
+                # A damaged stream explains a damaged member best: read on to
+                # its end, where the gzip CRC is checked.
+                while stream.read(_CHUNK_SIZE):
+                    pass
+    except Exception as error:  # tarfile and the decompressors raise many kinds
+        raise _bad_file(OSError, what, f"could not be read ({error})") from error
+    if problem is not None:
+        raise _bad_file(*problem)
+    if parse_error is not None:
+        raise parse_error
+    return _assemble(batches, subset, archive, remove=archive)
 
 
-def _load_batch(f, name):
-    """Unpickle one batch file; data batches are converted right away."""
-    try:
-        obj = pickle.load(f, encoding="bytes")
-    except Exception as exc:
-        raise ValueError(f"Could not unpickle CIFAR-10 file {str(name)!r}.") from exc
+def _archive_end_problem(stream, end):
+    """What is wrong after the last member, or None.
+
+    ``tarfile`` has just read the block at `end` and found no header there:
+    it must be a zero block, and only zeros may follow it (read to the end
+    of the stream, which makes a compressed stream check its trailer).
+    """
+    block = stream.last_read
+    problem = None
+    if len(block) < tarfile.BLOCKSIZE:
+        problem = f"ends without the end-of-archive marker, at byte {end}"
+    elif block.count(0) != len(block):
+        problem = f"has a damaged tar header at byte {end}"
+    # Read on to the end even so: a failed gzip CRC explains a damaged
+    # header best.
+    while chunk := stream.read(_CHUNK_SIZE):
+        if problem is None and chunk.count(0) != len(chunk):
+            problem = "has data after its end-of-archive marker"
+    return problem
+
+
+def _parse_file(blob, name, what, remove):
+    """Unpickle and check one batch file: class names for the meta file, else
+    HWC images and int64 labels."""
+    obj = _unpickle(blob, what, remove)
     if not isinstance(obj, dict):
-        raise ValueError(f"CIFAR-10 file {str(name)!r} does not hold a dict.")
-    return obj if Path(name).name == _META else _batch_arrays(obj, name)
+        raise _bad_file(
+            ValueError,
+            what,
+            f"holds a {type(obj).__name__}, not a dict",
+            remove,
+            certain=False,
+        )
+    official = _OFFICIAL_FILES.get(name)
+    if official is not None and _is_official(obj, official):
+        digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+        if digest != official.md5:
+            raise _bad_file(
+                OSError,
+                what,
+                f"matches the official {name!r} by its {_identity(official)}, "
+                f"but its MD5 checksum is {digest}, not {official.md5}",
+                remove,
+            )
+    if name == _META:
+        return _meta_names(obj, what, remove)
+    return _batch_arrays(obj, what, remove)
 
 
-def _assemble(batches, subset, where):
+def _identity(official):
+    parts = [f"{key!r}" for key in official.entries]
+    if official.n_images:
+        parts.append(f"number of images ({official.n_images})")
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
+def _is_official(obj, official):
+    """Whether a file's content says that it is the official one.
+
+    Lists (the class names) need only match but for one entry, so that the
+    damage of one class name is caught too.
+    """
+    for key, value in official.entries.items():
+        found = obj.get(key)
+        if isinstance(value, list):
+            if not (
+                isinstance(found, list)
+                and len(found) == len(value)
+                and sum(a != b for a, b in zip(found, value, strict=True)) <= 1
+            ):
+                return False
+        elif type(found) is not type(value) or found != value:
+            return False
+    if official.n_images is None:
+        return True
+    data = obj.get(b"data")
+    return isinstance(data, np.ndarray) and data.shape[:1] == (official.n_images,)
+
+
+# Unpickling ----------------------------------------------------------------
+#
+# A batch holds numpy arrays, lists, numbers and byte strings. The unpickler
+# resolves no other name, and builds arrays itself from their pickled parts
+# (dtype code, shape, raw bytes), checking that these fit together: numpy
+# would accept a damaged dtype state and fail later in obscure ways.
+
+
+class _PickledDtype:
+    """A numeric dtype as pickled: its code, then its state."""
+
+    def __init__(self, code, align=False, copy=True):
+        self.code = _text(code)
+        self.state = None
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def resolve(self):
+        dtype = np.dtype(self.code)
+        if dtype.kind not in "biuf" or dtype.fields or dtype.subdtype:
+            raise pickle.UnpicklingError(f"unexpected dtype {dtype}")
+        if self.state is not None:
+            state = tuple(_text(v) if isinstance(v, bytes) else v for v in self.state)
+            if (
+                len(state) != 8
+                or state[0] != 3
+                or state[1] not in ("<", ">", "|", "=")
+                or state[2:] != (None, None, None, -1, -1, 0)
+            ):
+                raise pickle.UnpicklingError(f"unexpected dtype state {state}")
+            if state[1] in "<>":
+                dtype = dtype.newbyteorder(state[1])
+        return dtype
+
+
+class _PickledArray:
+    """An array as pickled by ``ndarray.__reduce__``: made, then given its state."""
+
+    def __init__(self, array=None):
+        self.array = array
+
+    def __setstate__(self, state):
+        if len(state) == 5:
+            state = state[1:]  # a version number first
+        if len(state) != 4:
+            raise pickle.UnpicklingError("unexpected array state")
+        shape, dtype, fortran_order, raw = state
+        self.array = _array_from(raw, dtype, shape, "F" if fortran_order else "C")
+
+
+def _reconstruct(cls, shape, typecode):
+    if cls is not _PickledArray:
+        raise pickle.UnpicklingError("unexpected array type")
+    return _PickledArray()
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    return _PickledArray(_array_from(buffer, dtype, shape, order))
+
+
+def _scalar(dtype, raw):
+    return _array_from(raw, dtype, (), "C")[()]
+
+
+def _array_from(raw, dtype, shape, order):
+    if not isinstance(dtype, _PickledDtype):
+        raise pickle.UnpicklingError("an array without a dtype")
+    dtype = dtype.resolve()
+    if isinstance(raw, str):  # a Python 2 string
+        raw = raw.encode("latin-1")
+    if not isinstance(raw, (bytes, bytearray)) or not (
+        isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0 for n in shape)
+    ):
+        raise pickle.UnpicklingError("unexpected array data")
+    n_bytes = dtype.itemsize * int(np.prod(shape))
+    if len(raw) != n_bytes:
+        raise pickle.UnpicklingError(
+            f"an array of shape {shape} needs {n_bytes} bytes, got {len(raw)}"
+        )
+    return np.frombuffer(raw, dtype).reshape(shape, order=order)
+
+
+def _text(value):
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+_PICKLE_NAMES = {
+    ("numpy", "dtype"): _PickledDtype,
+    ("numpy", "ndarray"): _PickledArray,
+    ("_codecs", "encode"): codecs.encode,
+    **{
+        (f"numpy.{core}.{module}", name): function
+        for core in ("core", "_core")
+        for module, name, function in [
+            ("multiarray", "_reconstruct", _reconstruct),
+            ("multiarray", "scalar", _scalar),
+            ("numeric", "_frombuffer", _frombuffer),
+        ]
+    },
+}
+
+
+# The Python implementation of the unpickler, as fast here as the C one (the
+# time goes into copying the pixels): the C one sizes its memo by the largest
+# index it meets, so one damaged index makes it allocate and clear gigabytes.
+class _BatchUnpickler(pickle._Unpickler):
+    def find_class(self, module, name):
+        try:
+            return _PICKLE_NAMES[module, name]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"it refers to {module}.{name}, which CIFAR-10 batches never hold"
+            ) from None
+
+
+def _with_arrays(obj):
+    """`obj` with the arrays in place of their pickled parts."""
+    if isinstance(obj, _PickledArray):
+        if obj.array is None:
+            raise pickle.UnpicklingError("an array without its data")
+        return obj.array
+    if isinstance(obj, dict):
+        return {key: _with_arrays(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_with_arrays(value) for value in obj]
+    return obj
+
+
+def _unpickle(blob, what, remove):
+    try:
+        return _with_arrays(_BatchUnpickler(io.BytesIO(blob), encoding="bytes").load())
+    except Exception as exc:
+        raise _bad_file(
+            ValueError, what, f"could not be unpickled ({exc})", remove, certain=False
+        ) from exc
+
+
+def _meta_names(meta, what, remove):
+    names = meta.get(b"label_names")
+    if not isinstance(names, (list, tuple)) or not names:
+        raise _bad_file(
+            ValueError,
+            what,
+            "has no b'label_names' list of class names",
+            remove,
+            certain=False,
+        )
+    try:
+        return np.asarray(
+            [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in names]
+        )
+    except UnicodeDecodeError as exc:
+        raise _bad_file(
+            ValueError,
+            what,
+            f"has a class name that is not UTF-8 ({exc})",
+            remove,
+            certain=False,
+        ) from None
+
+
+def _batch_arrays(batch, what, remove):
+    """Channel-first rows of one pickled batch -> HWC images and int64 labels."""
+    missing = [key for key in (b"data", b"labels") if key not in batch]
+    if missing:
+        raise _bad_file(
+            ValueError, what, f"has no {missing[0]!r} entry", remove, certain=False
+        )
+    rows = batch[b"data"]
+    if (
+        not isinstance(rows, np.ndarray)
+        or rows.dtype != np.uint8
+        or rows.ndim != 2
+        or rows.shape[1] != _N_FEATURES
+    ):
+        found = (
+            f"{rows.dtype} {rows.shape}"
+            if isinstance(rows, np.ndarray)
+            else type(rows).__name__
+        )
+        raise _bad_file(
+            ValueError,
+            what,
+            f"holds {found} data, not a uint8 array of shape (n, {_N_FEATURES})",
+            remove,
+            certain=False,
+        )
+    labels = _as_labels(batch[b"labels"], len(rows), f"{what}: b'labels'", remove)
+    images = rows.reshape(-1, _N_CHANNELS, _SIDE, _SIDE).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), labels
+
+
+def _as_labels(values, n_images, what, remove):
+    """Integer class indices, one per image; integral floats are accepted."""
+    labels = np.asarray(values)
+    problem = None
+    if labels.shape != (n_images,):
+        problem = f"has shape {labels.shape}, not ({n_images},), one per image"
+    elif labels.dtype.kind == "f":
+        fractional = labels[~(np.isfinite(labels) & (labels == np.round(labels)))]
+        if fractional.size:
+            problem = (
+                f"holds values that are not class indices: {fractional[:5].tolist()}"
+            )
+    elif labels.dtype.kind not in "iu":
+        problem = f"holds {labels.dtype} values, not integer class indices"
+    if problem:
+        raise _bad_file(ValueError, what, problem, remove, certain=False)
+    return labels.astype(np.int64)
+
+
+def _check_label_range(labels, n_classes, what, remove):
+    outside = np.unique(labels[(labels < 0) | (labels >= n_classes)])
+    if outside.size:
+        raise _bad_file(
+            ValueError,
+            what,
+            f"holds class indices outside range({n_classes}) for the {n_classes} "
+            f"class names: {outside[:5].tolist()}",
+            remove,
+            certain=False,
+        )
+
+
+def _assemble(batches, subset, where, *, remove):
     """Stack the needed batches into HWC images, targets and class names."""
 
     def need(name):
@@ -489,80 +971,98 @@ def _assemble(batches, subset, where):
         need(_TEST_BATCH)
         names.append(_TEST_BATCH)
 
+    target_names = need(_META)
+    for name in names:
+        what = f"The labels of {name!r} in {str(where)!r}"
+        _check_label_range(batches[name][1], len(target_names), what, remove)
     images = [batches[name][0] for name in names]
     images = np.concatenate(images) if len(images) > 1 else images[0]
     target = np.concatenate([batches[name][1] for name in names])
-
-    meta = need(_META)
-    if b"label_names" not in meta:
-        raise ValueError(f"{_META!r} in {where} has no b'label_names' entry.")
-    target_names = np.asarray(
-        [
-            n.decode("utf-8") if isinstance(n, bytes) else str(n)
-            for n in meta[b"label_names"]
-        ]
-    )
     return images, target, target_names
-
-
-def _batch_arrays(batch, name):
-    """Channel-first rows of one pickled batch -> HWC images and int64 labels."""
-    try:
-        rows, labels = batch[b"data"], batch[b"labels"]
-    except KeyError as exc:
-        raise ValueError(
-            f"CIFAR-10 batch {name!r} has no {exc.args[0]!r} entry."
-        ) from None
-    rows = np.asarray(rows)
-    labels = np.asarray(labels, dtype=np.int64)
-    if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != _N_FEATURES:
-        raise ValueError(
-            f"CIFAR-10 batch {name!r}: expected uint8 data of shape "
-            f"(n, {_N_FEATURES}), got {rows.dtype} {rows.shape}."
-        )
-    if labels.shape != (len(rows),):
-        raise ValueError(
-            f"CIFAR-10 batch {name!r}: {len(rows)} images but {labels.size} labels."
-        )
-    images = rows.reshape(-1, _N_CHANNELS, _SIDE, _SIDE).transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(images), labels
 
 
 def _read_npz(path, subset):
-    with np.load(path, allow_pickle=False) as npz:
-        keys = set(npz.files)
-        test_split = "test" if {"X_test", "y_test"} <= keys else "val"
-        splits = {
-            "train": ["train"],
-            "test": [test_split],
-            "all": ["train", test_split],
-        }
-        images, targets = [], []
-        for split in splits[subset]:
-            x_key, y_key = f"X_{split}", f"y_{split}"
-            if not {x_key, y_key} <= keys:
-                raise ValueError(
-                    f"{str(path)!r} has no {x_key!r} and {y_key!r} arrays "
-                    f"(found: {', '.join(sorted(keys))})."
-                )
-            x, y = npz[x_key], npz[y_key]
-            if x.dtype != np.uint8 or x.shape[1:] not in (
-                (_SIDE, _SIDE, _N_CHANNELS),
-                (_N_FEATURES,),
-            ):
-                raise ValueError(
-                    f"{x_key!r} in {str(path)!r}: expected uint8 images of shape "
-                    f"(n, 32, 32, 3) or (n, 3072), got {x.dtype} {x.shape}."
-                )
-            if y.shape != (len(x),):
-                raise ValueError(
-                    f"{y_key!r} in {str(path)!r}: expected shape ({len(x)},), "
-                    f"got {y.shape}."
-                )
-            images.append(x.reshape(-1, _SIDE, _SIDE, _N_CHANNELS))
-            targets.append(y.astype(np.int64, copy=False))
-        names = npz["classes"] if "classes" in keys else _CIFAR10_CLASSES
+    what = f"CIFAR-10 file {str(path)!r}"
+    try:
+        # Checks the CRC-32 of every member: numpy reads an array without
+        # reaching the end of its member, where zipfile would check it.
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except Exception as exc:  # zipfile raises many kinds on damaged input
+        raise _bad_file(OSError, what, f"could not be read ({exc})") from exc
+    if damaged is not None:
+        raise _bad_file(OSError, what, f"fails the CRC check of {damaged!r}")
+
+    arrays = _npz_arrays(path, subset, what)
+    if "classes" in arrays:
+        names = arrays["classes"]
+        if names.ndim != 1 or not names.size:
+            raise _bad_file(
+                ValueError,
+                what,
+                f"has a 'classes' array of shape {names.shape}, not a list of names",
+                certain=False,
+            )
         target_names = np.asarray([str(n) for n in names])
+    else:
+        target_names = np.asarray(_CIFAR10_CLASSES)
+    images, targets = [], []
+    for split in _npz_splits(arrays, subset):
+        x_key, y_key = f"X_{split}", f"y_{split}"
+        x = arrays[x_key]
+        if x.dtype != np.uint8 or x.shape[1:] not in (
+            (_SIDE, _SIDE, _N_CHANNELS),
+            (_N_FEATURES,),
+        ):
+            raise _bad_file(
+                ValueError,
+                f"{x_key!r} in {what}",
+                f"holds {x.dtype} {x.shape}, not uint8 images of shape "
+                "(n, 32, 32, 3) or (n, 3072)",
+                path,
+                certain=False,
+            )
+        y = _as_labels(arrays[y_key], len(x), f"{y_key!r} in {what}", path)
+        _check_label_range(y, len(target_names), f"{y_key!r} in {what}", path)
+        images.append(x.reshape(-1, _SIDE, _SIDE, _N_CHANNELS))
+        targets.append(y)
     images = np.ascontiguousarray(np.concatenate(images))
     target = np.concatenate(targets)
     return images, target, target_names
+
+
+def _npz_splits(keys, subset):
+    test_split = "test" if {"X_test", "y_test"} <= set(keys) else "val"
+    return {"train": ["train"], "test": [test_split], "all": ["train", test_split]}[
+        subset
+    ]
+
+
+def _npz_arrays(path, subset, what):
+    """The arrays `subset` needs, and ``classes`` if present."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = set(npz.files)
+            needed = [
+                key
+                for split in _npz_splits(keys, subset)
+                for key in (f"X_{split}", f"y_{split}")
+            ]
+            arrays = {key: npz[key] for key in [*needed, "classes"] if key in keys}
+    except (ValueError, zipfile.BadZipFile, *_STREAM_ERRORS) as exc:
+        raise _bad_file(
+            ValueError,
+            what,
+            f"could not be read as an .npz ({exc})",
+            certain=False,
+        ) from exc
+    missing = [key for key in needed if key not in keys]
+    if missing:
+        raise _bad_file(
+            ValueError,
+            what,
+            f"has no {' and '.join(map(repr, missing))} array (found: "
+            f"{', '.join(sorted(keys))})",
+            certain=False,
+        )
+    return arrays

@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_X_y
 
 from ._base import initial_state, linear_objective
-from ._learning_rate import row_scales
+from ._learning_rate import feature_scales, typical_row_norm
 
 __all__ = ["InitialLossCheck", "gradient_check", "initial_loss_check", "objective"]
 
@@ -51,7 +51,8 @@ def _prepare(estimator, X, y, sample_weight, dtype):
                 f"X has {X.shape[1]} features, but {type(estimator).__name__} was "
                 f"fitted with {estimator.n_features_in_}."
             )
-        params = estimator._params.astype(dtype)
+        params = estimator._model_params.astype(dtype)
+        offset = estimator._offset
     else:
         classes = np.unique(y)
         if len(classes) < 2:
@@ -59,9 +60,13 @@ def _prepare(estimator, X, y, sample_weight, dtype):
                 f"{type(estimator).__name__} needs samples of at least 2 classes in "
                 f"the data, but the data contains only one class: {classes.tolist()}."
             )
+        row_norm = typical_row_norm(
+            feature_scales(X), estimator._penalty_strength(), estimator.fit_intercept
+        )
         params = initial_state(
-            estimator, X.shape[1], len(classes), dtype, row_scales(X)[0]
+            estimator, X.shape[1], len(classes), dtype, row_norm
         ).params
+        offset = None
     unknown = np.setdiff1d(y, classes)
     if unknown.size:
         raise ValueError(f"y contains labels {unknown.tolist()} unknown to the model.")
@@ -69,7 +74,10 @@ def _prepare(estimator, X, y, sample_weight, dtype):
     weight = _check_sample_weight(
         sample_weight, X, dtype=dtype, ensure_non_negative=True
     )
-    return linear_objective(estimator, len(classes)), X, y_index, weight, params
+    objective = linear_objective(
+        estimator, len(classes), None if offset is None else offset.astype(dtype)
+    )
+    return objective, X, y_index, weight, params
 
 
 def gradient_check(
@@ -245,7 +253,7 @@ def objective(estimator, X, y, sample_weight=None):
     >>> from sklinear.diagnostics import objective
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = SoftmaxSGD(alpha=1e-3, max_iter=5, random_state=0).fit(X, y)
-    >>> clf.loss_curve_[-1] > objective(clf, X, y)
+    >>> bool(objective(clf, X, y) < clf.initial_loss_)
     True
     """
     check_is_fitted(estimator)

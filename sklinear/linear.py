@@ -1,10 +1,11 @@
-"""MulticlassSVMSGD and SoftmaxSGD: thin subclasses choosing the loss."""
+"""MulticlassSVMSGD and SoftmaxSGD (subclasses choosing the loss) and their *CV."""
 
 from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseLinearSGD
+from ._cv import BaseLinearSGDCV
 
 _SHARED_PARAMETERS_DOC = """
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
@@ -29,24 +30,46 @@ _SHARED_PARAMETERS_DOC = """
         Whether to learn an intercept (never penalized).
     optimizer : {"sgd", "momentum", "nesterov", "adam", "adagrad", "rmsprop", \
 "random_search"}, default="adam"
-        Update rule. Adam is the default because it is insensitive to the
-        scale of each feature; ``"sgd"`` with a tuned ``learning_rate_init``
-        is the CS231n baseline. ``"random_search"`` is the CS231n baseline: it uses no
-        gradient, tries the weights plus Gaussian noise of scale
-        ``learning_rate_init`` on each minibatch and keeps them only if the
-        minibatch objective goes down.
+        Update rule. Adam, the default, steps every weight by about its rate
+        whatever the gradient's scale, which with the automatic per-feature
+        rate makes training insensitive to the scale of each feature;
+        ``"sgd"`` is the CS231n baseline. ``"random_search"`` is CS231n's
+        first baseline: it uses no gradient, tries the weights plus Gaussian
+        noise of scale ``learning_rate_init`` on each minibatch and keeps
+        them only if the minibatch objective goes down.
     learning_rate : {"constant", "invscaling", "step", "adaptive"}, \
 default="constant"
         Schedule of the learning rate over epochs: ``"invscaling"`` divides it
         by ``(epoch + 1) ** power_t``; ``"step"`` multiplies it by
         ``lr_decay`` every ``lr_decay_epochs`` epochs (the CS231n solver);
         ``"adaptive"`` divides it by 5 whenever the stopping criterion stalls
-        for ``n_iter_no_change`` epochs, and stops below 1e-6.
-    learning_rate_init : float, default=0.01
+        for ``n_iter_no_change`` epochs, and stops once it is below a
+        thousandth of its start.
+    learning_rate_init : float or "auto", default="auto"
         Initial learning rate (the perturbation scale for random search).
-        With Adam each coordinate moves by about this much per step, so on
-        thousands of standardized features (CIFAR-10 pixels) 1e-3 works
-        better; plain ``"sgd"`` usually wants 0.01 to 0.1.
+        ``"auto"`` derives one rate per feature from the training data at
+        the start of ``fit`` (and of the first ``partial_fit``): for Adam,
+        RMSProp, AdaGrad and random search the step that moves the scores
+        of a typical row by about 1, split over the features in proportion
+        to their spread; for SGD, momentum and Nesterov ``1 / L`` with
+        ``L`` the curvature bound of the loss, as in scikit-learn's SAG
+        solver. The rates then do not depend on the scale of any feature:
+        raw pixels, pixels divided by 255 and standardized features train
+        the same. The rate of a feature of unit spread is stored as
+        ``learning_rate_``. A float is one rate for every weight (with
+        Adam, each weight moves by about that much per step).
+    average : bool, int or "auto", default="auto"
+        Polyak–Ruppert averaging: predict with the mean of the parameters
+        after each step instead of the last ones, which removes most of the
+        noise of a constant step. An int ``n`` starts averaging once ``n``
+        samples have been seen (``True`` is 1); ``"auto"`` is True for
+        minibatch gradient steps and False for full-batch descent (no noise
+        to average out) and for ``"random_search"``, which takes no gradient
+        steps (asking it to average is an error). The
+        average is also what early stopping scores and what
+        ``temperature_`` is fitted on. With an L1 penalty, averaged weights
+        are zero where the last iterate's are (averaging alone would leave
+        none exactly zero).
     power_t : float, default=0.5
         Exponent of ``"invscaling"``.
     lr_decay : float, default=0.95
@@ -67,11 +90,12 @@ default="constant"
         the whole training set (full-batch gradient descent).
     max_iter : int, default=100
         Maximum number of epochs (passes over the data).
-    tol : float or None, default=1e-3
-        Training stops when the epoch objective has not decreased by ``tol``
-        (or, with early stopping, the validation accuracy has not increased
-        by ``tol``) for ``n_iter_no_change`` epochs. None: run ``max_iter``
-        epochs.
+    tol : float or None, default=1e-2
+        Training stops when the epoch objective (with early stopping, the
+        validation error ``1 - accuracy``) has not decreased by more than
+        ``tol`` times its best value so far for ``n_iter_no_change``
+        epochs: a relative tolerance, which means the same for every loss,
+        scale and accuracy level. None: run ``max_iter`` epochs.
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     early_stopping : bool, default=False
@@ -121,6 +145,9 @@ _SHARED_ATTRIBUTES_DOC = """
         Best validation accuracy; only with early stopping.
     initial_loss_ : float
         Data loss of the initial small random weights on the first minibatch.
+    learning_rate_ : float
+        The learning rate used: ``learning_rate_init``, or the automatic
+        rate of a feature of unit spread.
     expected_initial_loss_ : float
         What ``initial_loss_`` should be about (the CS231n sanity check).
 """
@@ -195,7 +222,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         optimizer="adam",
         learning_rate="constant",
         learning_rate_init="auto",
-        average=False,
+        average="auto",
         power_t=0.5,
         lr_decay=0.95,
         lr_decay_epochs=1,
@@ -205,7 +232,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         epsilon=1e-8,
         batch_size="auto",
         max_iter=100,
-        tol=1e-3,
+        tol=1e-2,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -301,7 +328,7 @@ class SoftmaxSGD(BaseLinearSGD):
         optimizer="adam",
         learning_rate="constant",
         learning_rate_init="auto",
-        average=False,
+        average="auto",
         power_t=0.5,
         lr_decay=0.95,
         lr_decay_epochs=1,
@@ -311,7 +338,7 @@ class SoftmaxSGD(BaseLinearSGD):
         epsilon=1e-8,
         batch_size="auto",
         max_iter=100,
-        tol=1e-3,
+        tol=1e-2,
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -358,3 +385,311 @@ for _estimator in (MulticlassSVMSGD, SoftmaxSGD):
     _estimator.__doc__ = _estimator.__doc__.replace(
         "    {shared_parameters}\n", _SHARED_PARAMETERS_DOC.lstrip("\n")
     ).replace("    {shared_attributes}\n", _SHARED_ATTRIBUTES_DOC.lstrip("\n"))
+
+
+_GRID_PARAMETERS_DOC = """
+    alphas : array-like of float, default=(1e-5, 1e-4, 1e-3, 1e-2)
+        Values of ``alpha`` to try.
+    learning_rates : array-like of float or "auto", default=("auto",)
+        Values of ``learning_rate_init`` to try.
+    l1_ratios : array-like of float, default=(0.15,)
+        Values of ``l1_ratio`` to try (they matter with ``"elasticnet"``).
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV``: None for 5 folds, an int for that many
+        folds (stratified), a splitter, or an iterable of (train, test)
+        index arrays.
+    scoring : str, callable or None, default=None
+        A scikit-learn scorer name (e.g. ``"neg_log_loss"``) or callable;
+        None for accuracy.
+    refit : bool, default=True
+        Refit the best candidate on all the data, which is exactly the plain
+        estimator fitted with the chosen parameters and the same
+        ``random_state``; the search then predicts with it.
+"""
+
+_SVM_LOSS_DOC = """    loss : {"hinge", "squared_hinge"}, default="hinge"
+        As in MulticlassSVMSGD.
+    multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
+        As in MulticlassSVMSGD.
+"""
+
+_GRID_MARGINS_DOC = """    margins : array-like of float, default=(1.0,)
+        Values of ``margin`` to try.
+"""
+
+_CV_ATTRIBUTES_DOC = """
+    cv_results_ : dict of ndarray
+        ``GridSearchCV``'s layout: ``params``, ``param_<name>``,
+        ``split<k>_test_score``, ``mean_test_score``, ``std_test_score``,
+        ``rank_test_score``, fit and score times (the fit time of one model
+        is the time of the shared training divided by the number of models),
+        and ``max_n_iter``, the most epochs a candidate's folds ran. A
+        candidate that diverged has NaN scores and ranks last.
+    best_index_ : int
+        Index of the best candidate in ``cv_results_``.
+    best_params_ : dict
+        Its parameters.
+    best_score_ : float
+        Its mean cross-validated score.
+    alpha_, learning_rate_init_, l1_ratio_ : float
+        The chosen values (and ``margin_`` for the SVM).
+    n_splits_ : int
+        Number of folds.
+    scorer_ : callable
+        The scorer used.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    coef_, intercept_, learning_rate_, n_iter_, loss_curve_, ... :
+        Those of the refitted plain estimator (with ``refit=True``).
+"""
+
+
+def _without(doc, names):
+    """``doc`` (numpydoc parameters) without the entries of ``names``."""
+    kept, skipping = [], False
+    for line in doc.splitlines(keepends=True):
+        if line.startswith("    ") and not line.startswith("     "):
+            skipping = line.strip().split(" :")[0] in names
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
+
+
+_CV_EXAMPLE = """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklinear import {name}
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> search = {name}(alphas=[1e-4, 1e-2], cv=3, random_state=0).fit(X, y)
+    >>> search.alpha_ in (1e-4, 1e-2), search.best_score_ > 0.9
+    (True, True)
+    >>> [p["alpha"] for p in search.cv_results_["params"]]
+    [0.0001, 0.01]
+"""
+
+
+class SoftmaxSGDCV(BaseLinearSGDCV):
+    """SoftmaxSGD with its hyperparameter grid searched in one pass.
+
+    Every candidate of the grid ``alphas x learning_rates (x l1_ratios)`` and
+    every cross-validation fold are trained together, sharing each
+    minibatch and its matrix product (see :mod:`sklinear._cv`): far cheaper
+    than ``GridSearchCV``'s separate fits, with the same models. The best
+    candidate by mean validation score is then refitted on all the data.
+
+    Parameters
+    ----------
+    {grid_parameters}
+    {shared_parameters}
+    Attributes
+    ----------
+    {cv_attributes}
+    See Also
+    --------
+    SoftmaxSGD : The plain estimator.
+    sklearn.linear_model.LogisticRegressionCV : A regularization path, one
+        candidate after the other.
+    {example}
+    """
+
+    _plain = SoftmaxSGD
+    _parameter_constraints: dict = BaseLinearSGDCV.constraints_of(SoftmaxSGD)
+
+    def __init__(
+        self,
+        *,
+        alphas=(1e-5, 1e-4, 1e-3, 1e-2),
+        learning_rates=("auto",),
+        l1_ratios=(0.15,),
+        cv=None,
+        scoring=None,
+        refit=True,
+        penalty="l2",
+        max_norm=None,
+        dropout=0.0,
+        fit_intercept=True,
+        optimizer="adam",
+        learning_rate="constant",
+        average="auto",
+        power_t=0.5,
+        lr_decay=0.95,
+        lr_decay_epochs=1,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        batch_size="auto",
+        max_iter=100,
+        tol=1e-2,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        class_weight=None,
+        verbose=0,
+    ):
+        self.alphas = alphas
+        self.learning_rates = learning_rates
+        self.l1_ratios = l1_ratios
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.penalty = penalty
+        self.max_norm = max_norm
+        self.dropout = dropout
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.average = average
+        self.power_t = power_t
+        self.lr_decay = lr_decay
+        self.lr_decay_epochs = lr_decay_epochs
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.verbose = verbose
+
+    def _loss_name(self):
+        return "log_loss"
+
+
+class MulticlassSVMSGDCV(BaseLinearSGDCV):
+    """MulticlassSVMSGD with its hyperparameter grid searched in one pass.
+
+    Every candidate of the grid ``alphas x learning_rates x margins (x
+    l1_ratios)`` and every cross-validation fold are trained together,
+    sharing each minibatch and its matrix product (see
+    :mod:`sklinear._cv`): far cheaper than ``GridSearchCV``'s separate fits,
+    with the same models. The best candidate by mean validation score is
+    then refitted on all the data.
+
+    Parameters
+    ----------
+    {grid_parameters}
+    {shared_parameters}
+    Attributes
+    ----------
+    {cv_attributes}
+    See Also
+    --------
+    MulticlassSVMSGD : The plain estimator.
+    {example}
+    """
+
+    _plain = MulticlassSVMSGD
+    _parameter_constraints: dict = BaseLinearSGDCV.constraints_of(MulticlassSVMSGD)
+
+    def __init__(
+        self,
+        *,
+        alphas=(1e-5, 1e-4, 1e-3, 1e-2),
+        learning_rates=("auto",),
+        margins=(1.0,),
+        l1_ratios=(0.15,),
+        cv=None,
+        scoring=None,
+        refit=True,
+        loss="hinge",
+        multi_class="weston_watkins",
+        penalty="l2",
+        max_norm=None,
+        dropout=0.0,
+        fit_intercept=True,
+        optimizer="adam",
+        learning_rate="constant",
+        average="auto",
+        power_t=0.5,
+        lr_decay=0.95,
+        lr_decay_epochs=1,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        batch_size="auto",
+        max_iter=100,
+        tol=1e-2,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        class_weight=None,
+        verbose=0,
+    ):
+        self.alphas = alphas
+        self.learning_rates = learning_rates
+        self.margins = margins
+        self.l1_ratios = l1_ratios
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.loss = loss
+        self.multi_class = multi_class
+        self.penalty = penalty
+        self.max_norm = max_norm
+        self.dropout = dropout
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.average = average
+        self.power_t = power_t
+        self.lr_decay = lr_decay
+        self.lr_decay_epochs = lr_decay_epochs
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.verbose = verbose
+
+    def _loss_name(self):
+        return self.loss
+
+    def _loss_params(self):
+        return {"multi_class": self.multi_class}
+
+
+_GRID_NAMES = ("alpha", "learning_rate_init", "l1_ratio", "margin")
+for _estimator, _extra in ((SoftmaxSGDCV, ""), (MulticlassSVMSGDCV, _GRID_MARGINS_DOC)):
+    _grid = _GRID_PARAMETERS_DOC.lstrip("\n")
+    if _extra:
+        _grid = _grid.replace("    l1_ratios :", _extra + "    l1_ratios :")
+    _shared = _without(_SHARED_PARAMETERS_DOC.lstrip("\n"), _GRID_NAMES)
+    if _extra:
+        _shared = _SVM_LOSS_DOC + _shared
+    _estimator.__doc__ = (
+        _estimator.__doc__.replace("    {grid_parameters}\n", _grid)
+        .replace("    {shared_parameters}\n", _shared)
+        .replace("    {cv_attributes}\n", _CV_ATTRIBUTES_DOC.lstrip("\n"))
+        .replace("    {example}\n", _CV_EXAMPLE.format(name=_estimator.__name__))
+    )
+
+del _estimator, _extra, _grid, _shared

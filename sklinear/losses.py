@@ -50,6 +50,7 @@ def _flat(scores, y, sample_weight):
     """
     weight = np.asarray(sample_weight, dtype=scores.dtype)
     if scores.ndim == 2:
+        weight = weight.reshape(-1)
         return scores, y, weight / weight.sum(), 1
     n_samples, n_models, n_classes = scores.shape
     weight = weight.reshape(n_samples, -1)

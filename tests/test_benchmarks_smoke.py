@@ -115,3 +115,60 @@ def test_bench_features_quick(tmp_path):
     bench = load_benchmark("bench_features")
     bench.main(["--quick", "--out", str(tmp_path)])
     assert any(tmp_path.iterdir())
+
+
+def test_bench_speed_times_a_baseline_checkout_in_the_same_run(tmp_path):
+    bench = load_benchmark("bench_speed")
+    checkout = Path(__file__).resolve().parent.parent
+    bench.main(
+        [
+            "--quick",
+            "--sections",
+            "acceptance",
+            "--baseline",
+            str(checkout),
+            "--params",
+            '{"average": false}',
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    results, markdown = read_outputs(tmp_path, "bench_speed")
+    acceptance = results["acceptance"]
+    assert "baseline SoftmaxSGD shuffle=True" in acceptance
+    assert acceptance["SoftmaxSGD shuffle=True"]["x_baseline_cpu"] > 0
+    assert results["acceptance_params"] == {"average": False}
+    assert "x baseline (CPU)" in markdown
+
+
+def test_bench_defaults_quick(tmp_path):
+    bench = load_benchmark("bench_defaults")
+    bench.main(["--quick", "--out", str(tmp_path)])
+    results, markdown = read_outputs(tmp_path, "bench_defaults")
+    datasets = results["datasets"]
+    assert set(datasets) == {
+        "digits (0-16)",
+        "make_classification x 0.001",
+        "make_classification x 1000",
+    }
+    for entries in datasets.values():
+        for name in ("MulticlassSVMSGD", "SoftmaxSGD", "LogisticRegression()"):
+            assert 0 <= entries[name]["accuracy"] <= 1
+        assert entries["LogisticRegression(best C)"]["C"] in (1e-4, 1e-3, 1e-2, 0.1, 1)
+    assert set(results["targets"]["digits (0-16)"]) == {
+        "MulticlassSVMSGD",
+        "SoftmaxSGD",
+    }
+    assert "Targets of sklinear's defaults" in markdown
+
+
+def test_bench_cv_quick(tmp_path):
+    bench = load_benchmark("bench_cv")
+    bench.main(["--quick", "--sgd-candidates", "1", "--out", str(tmp_path)])
+    results, markdown = read_outputs(tmp_path, "bench_cv")
+    speed = results["speed"]
+    assert speed["SoftmaxSGDCV (one pass)"]["x_one_pass"] == 1.0
+    assert speed["GridSearchCV(SGDClassifier), n_jobs=1"]["timed_candidates"] == 1
+    for entry in results["choice"].values():
+        assert set(entry["one_pass_best"]) == {"alpha", "learning_rate_init"}
+    assert "One-pass grid search" in markdown

@@ -31,6 +31,7 @@ PUBLIC_MODULES = [
     "sklinear.inspection",
     "sklinear.losses",
     "sklinear.datasets",
+    "sklinear.onnx",
 ]
 # Generated or build output, never hand-written pages.
 SKIPPED_DIRS = {"_build", "generated", "auto_examples", "_templates"}

@@ -31,7 +31,7 @@ needs_dispatch = pytest.mark.skipif(
 _TRANSFORMERS = [
     HOG(pixels_per_cell=(2, 2), cells_per_block=(2, 2)),
     ColorHistogram(bins=5, value_range=(0.0, 1.0)),
-    BagOfVisualWords(n_words=3, patch_size=3, random_state=0),
+    BagOfVisualWords(n_words=3, patch_size=3, max_patches=300, random_state=0),
 ]
 _IDS = ["HOG", "ColorHistogram", "BagOfVisualWords"]
 
@@ -56,6 +56,7 @@ def _to_numpy(array):
     return np.asarray(xp.asarray(array, device=xp.Device("CPU_DEVICE")))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_IN_PROCESS, reason="this is the subprocess")
 def test_dispatch_tests_pass_with_scipy_array_api():
     root = Path(__file__).resolve().parents[1]

@@ -1,5 +1,7 @@
 """ColorHistogram: equality with per-image numpy.histogram and matplotlib hue."""
 
+import math
+
 import numpy as np
 import pytest
 from matplotlib.colors import rgb_to_hsv
@@ -132,3 +134,54 @@ def test_bad_input_raises(kwargs, X, match):
         color_histogram_batch(X, **kwargs)
     with pytest.raises(ValueError, match=match):
         ColorHistogram(**kwargs).fit(X)
+
+
+@pytest.mark.parametrize("exponent", [-1074, -1040, -500, 500, 1000, 1016])
+@pytest.mark.parametrize("color_space", ["hsv", "rgb", "rgb_joint"])
+def test_histograms_of_any_magnitude_equal_the_rescaled_ones(color_space, exponent):
+    # Scaling values and range by a power of two moves no value across an
+    # edge; beyond about 1e301, high - low overflowed (NaN bins), and below
+    # 1e-301 subnormals lost the edges.
+    images = _images().astype(np.float64)
+    expected = color_histogram_batch(images, bins=7, color_space=color_space)
+    scaled = color_histogram_batch(
+        np.ldexp(images, exponent),
+        bins=7,
+        color_space=color_space,
+        value_range=(0.0, math.ldexp(255.0, exponent)),
+    )
+    np.testing.assert_array_equal(scaled, expected)
+
+
+def test_full_float_range_equals_numpy_histogram_of_the_rescaled_values():
+    largest = np.finfo(np.float64).max
+    values = (_images().astype(np.float64) - 127.5) / 127.5 * largest
+    ours = color_histogram_batch(
+        values,
+        bins=6,
+        color_space="rgb",
+        value_range=(-largest, largest),
+        normalize=False,
+    )
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match="finite-sized"):
+        np.histogram(values[0, ..., 0], 6, (-largest, largest))  # numpy's limit
+    # The same values and range divided by 2**1024: the same bins, exactly.
+    rescaled, edge = np.ldexp(values, -1024), math.ldexp(largest, -1024)
+    expected = [
+        np.concatenate(
+            [np.histogram(image[..., c], 6, (-edge, edge))[0] for c in range(3)]
+        )
+        for image in rescaled
+    ]
+    np.testing.assert_array_equal(ours, expected)
+
+
+def test_uint8_images_with_a_huge_value_range():
+    images = _images()
+    ours = color_histogram_batch(
+        images, bins=4, color_space="rgb", value_range=(-(2.0**1020), 2.0**1020)
+    )
+    # Every value sits just above the middle edge, 0.
+    expected = np.zeros((len(images), 12))
+    expected[:, [2, 6, 10]] = 1.0
+    np.testing.assert_array_equal(ours, expected)

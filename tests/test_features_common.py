@@ -149,3 +149,51 @@ def test_set_output_default_and_pandas():
     frame = ColorHistogram().set_output(transform="pandas").fit_transform(X)
     assert isinstance(frame, pd.DataFrame)
     assert frame.columns[0] == "colorhist_hue0"
+
+
+_ONE_IMAGE = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    "transformer",
+    [HOG(), ColorHistogram(), BagOfVisualWords(n_words=2, patch_size=6)],
+    ids=lambda t: type(t).__name__,
+)
+def test_a_single_image_gets_the_batch_axis_hint(transformer):
+    # (32, 32, 3) reads as 32 grayscale images of 32x3 pixels: too small
+    # (HOG, bag of words) or without color (hue histogram).
+    with pytest.raises(ValueError, match=r"images\[None\] \(shape \(1, 32, 32, 3\)\)"):
+        clone(transformer).fit(_ONE_IMAGE)
+    fitted = clone(transformer).fit(np.stack([_ONE_IMAGE] * 12))
+    with pytest.raises(ValueError, match=r"does not match.*images\[None\]"):
+        fitted.transform(_ONE_IMAGE)
+    np.testing.assert_array_equal(
+        fitted.transform(_ONE_IMAGE[None]), fitted.transform(np.stack([_ONE_IMAGE]))
+    )
+
+
+def test_single_image_hint_in_functions_and_not_for_grayscale_batches():
+    from sklinear.features import color_histogram_batch, hog_batch
+
+    with pytest.raises(ValueError, match=r"too small.*images\[None\]"):
+        hog_batch(_ONE_IMAGE)
+    with pytest.raises(ValueError, match=r"needs RGB.*images\[None\]"):
+        color_histogram_batch(_ONE_IMAGE)
+    # A grayscale batch too small for a block: no hint about single images.
+    with pytest.raises(ValueError, match="too small") as error:
+        hog_batch(np.zeros((4, 16, 16)))
+    assert "images[None]" not in str(error.value)
+    # Grayscale batches of 3-pixel-wide images that fit are featurized.
+    narrow = np.random.default_rng(0).random((4, 8, 3))
+    features = hog_batch(narrow, pixels_per_cell=1, cells_per_block=1)
+    assert features.shape == (4, 8 * 3 * 9)
+    assert color_histogram_batch(
+        narrow, color_space="rgb", value_range=(0, 1)
+    ).shape == (
+        4,
+        10,
+    )
+    # Bad parameters are reported as such, without the hint.
+    with pytest.raises(ValueError, match="pixels_per_cell") as error:
+        hog_batch(_ONE_IMAGE, pixels_per_cell=0)
+    assert "images[None]" not in str(error.value)

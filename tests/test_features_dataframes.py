@@ -19,7 +19,9 @@ pl = pytest.importorskip("polars")
 _TRANSFORMERS = [
     HOG(pixels_per_cell=(2, 2), cells_per_block=(1, 1)),
     ColorHistogram(bins=4),
-    BagOfVisualWords(n_words=3, patch_size=3, stride=2, random_state=0),
+    BagOfVisualWords(
+        n_words=3, patch_size=3, stride=2, max_patches=300, random_state=0
+    ),
 ]
 _IDS = ["HOG", "ColorHistogram", "BagOfVisualWords"]
 
@@ -134,7 +136,12 @@ def test_feature_union_column_transformer_and_pipeline_fed_dataframes(library):
         [
             ("hog", HOG(pixels_per_cell=(2, 2), cells_per_block=(1, 1))),
             ("color", ColorHistogram(bins=4)),
-            ("bovw", BagOfVisualWords(n_words=3, patch_size=3, random_state=0)),
+            (
+                "bovw",
+                BagOfVisualWords(
+                    n_words=3, patch_size=3, max_patches=300, random_state=0
+                ),
+            ),
         ]
     )
     expected = clone(union).fit_transform(rows)
@@ -172,3 +179,25 @@ def test_feature_union_column_transformer_and_pipeline_fed_dataframes(library):
     np.testing.assert_array_equal(
         model.predict(frame), clone(model).fit(rows, y).predict(rows)
     )
+
+
+def test_other_containers_and_their_errors():
+    images = _images()
+    rows = images.reshape(len(images), -1)
+    expected = HOG(pixels_per_cell=2, cells_per_block=1).fit_transform(images)
+    nullable = pd.DataFrame(rows).add_prefix("px").astype("UInt8")
+    for X in (rows.tolist(), nullable):
+        hog = HOG(pixels_per_cell=2, cells_per_block=1)
+        np.testing.assert_array_equal(hog.fit(X).transform(X), expected)
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({f"px{i}": rows[:, i] for i in range(rows.shape[1])})
+    hog = HOG(pixels_per_cell=2, cells_per_block=1).fit(table)
+    assert hog.feature_names_in_[0] == "px0"
+    np.testing.assert_array_equal(hog.transform(table), expected)
+    # scikit-learn's own errors: missing values, sparse input.
+    nullable.iloc[0, 0] = pd.NA
+    with pytest.raises(ValueError, match="NaN"):
+        HOG().fit(nullable)
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="dense data is required"):
+        HOG().fit(scipy_sparse.csr_matrix(rows))

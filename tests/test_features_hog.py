@@ -189,3 +189,121 @@ def test_hog_transformer_layout_and_names():
         hog_.transform(images.reshape(4, 64, 16, 3))
     with pytest.raises(ValueError, match="features"):
         hog_.transform(images[..., :2].reshape(4, -1))
+
+
+# About 1e-300, 1e-30, 1e-5, 1e5, 1e19, 1e30, 1e40, 1e150 and 1e300: powers
+# of two rescale exactly (other factors round pixel values, which may move a
+# gradient lying exactly on a bin edge, as in scikit-image).
+_MAGNITUDES = [2.0**e for e in (-997, -100, -17, 17, 63, 100, 133, 498, 997)]
+
+
+def _skimage_finite_or_rescaled(images, magnitude, color_mode, **params):
+    """scikit-image on the images where its output is finite, else on the
+    images divided by `magnitude` (block-normalized HOG is scale-invariant
+    up to eps, negligible for these blocks of norm > 100)."""
+    with np.errstate(all="ignore"):
+        expected = _skimage_hog(images * magnitude, color_mode, **params)
+    finite = np.isfinite(expected).all(axis=1)
+    if not finite.all():
+        expected[~finite] = _skimage_hog(images[~finite], color_mode, **params)
+    return expected, finite
+
+
+@pytest.mark.parametrize("color_mode", ["max_gradient", "gray"])
+@pytest.mark.parametrize("block_norm", ["L1", "L1-sqrt", "L2", "L2-Hys"])
+def test_hog_of_any_magnitude_equals_skimage_or_the_rescaled_image(
+    block_norm, color_mode
+):
+    # Above about 2.5e19 float32 squares overflowed (all-NaN features) and
+    # above 1e38 NaN became an index that looped forever.
+    images = _images(n=5, height=16, width=16).astype(np.float64)
+    params = {"pixels_per_cell": (4, 4), "cells_per_block": (2, 2)}
+    finite_somewhere = []
+    for magnitude in _MAGNITUDES:
+        ours = hog_batch(
+            images * magnitude, color_mode=color_mode, block_norm=block_norm, **params
+        )
+        expected, finite = _skimage_finite_or_rescaled(
+            images, magnitude, color_mode, block_norm=block_norm, **params
+        )
+        finite_somewhere.append(finite.all())
+        np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-6)
+    # Both cases were tested: scikit-image is finite up to 1e30 here.
+    assert finite_somewhere[:6] == [True] * 6 and not any(finite_somewhere[6:])
+
+
+def test_hog_cell_histograms_scale_with_the_image():
+    images = _images(n=4, height=16, width=16).astype(np.float64)
+    reference = hog_batch(images, pixels_per_cell=4, block_norm=None)
+    for magnitude in _MAGNITUDES:
+        ours = hog_batch(images * magnitude, pixels_per_cell=4, block_norm=None)
+        np.testing.assert_allclose(ours, reference * magnitude, rtol=1e-6)
+
+
+def test_hog_at_the_ends_of_the_float_range():
+    images = _images(n=4, height=16, width=16).astype(np.float64) - 127.5
+    params = {"pixels_per_cell": 4, "cells_per_block": 2}
+    reference = hog_batch(images, **params)
+    # Differences of +-max overflow unless the images are scaled first.
+    largest = images / 127.5 * np.finfo(np.float64).max
+    np.testing.assert_allclose(hog_batch(largest, **params), reference, atol=1e-6)
+    gray = hog_batch(largest, color_mode="gray", **params)
+    np.testing.assert_allclose(
+        gray, hog_batch(images, color_mode="gray", **params), atol=1e-6
+    )
+    # Subnormal images: exact multiples of the smallest float.
+    smallest = (images + 127.5) * 2.0**-1074
+    np.testing.assert_array_equal(
+        hog_batch(smallest, pixels_per_cell=4, block_norm=None),
+        np.ldexp(hog_batch(images + 127.5, pixels_per_cell=4, block_norm=None), -1074),
+    )
+    # float32, int64 and transform_sqrt near their ranges.
+    f32 = (images * 2.0**118).astype(np.float32)
+    np.testing.assert_allclose(
+        hog_batch(f32, **params),
+        hog_batch(images.astype(np.float32), **params),
+        atol=1e-6,
+    )
+    int64 = (images * 2.0**55).astype(np.int64)
+    np.testing.assert_allclose(hog_batch(int64, **params), reference, atol=1e-6)
+    sqrt = hog_batch((images + 127.5) * 1e300, transform_sqrt=True, **params)
+    np.testing.assert_allclose(
+        sqrt, hog_batch(images + 127.5, transform_sqrt=True, **params), atol=1e-6
+    )
+
+
+def test_hog_result_per_image_does_not_depend_on_the_batch_scale():
+    # Images are scaled one by one: a huge image leaves the others alone.
+    images = _images(n=4, height=16, width=16).astype(np.float64)
+    mixed = images.copy()
+    mixed[1] *= 1e200
+    mixed[2] *= 1e-200
+    alone = np.concatenate(
+        [hog_batch(image[None], pixels_per_cell=4) for image in mixed]
+    )
+    np.testing.assert_array_equal(hog_batch(mixed, pixels_per_cell=4), alone)
+    np.testing.assert_array_equal(
+        alone[[0, 3]], hog_batch(images[[0, 3]], pixels_per_cell=4)
+    )
+
+
+def test_hog_channel_ties_follow_skimage_hypot():
+    # Channels 0 and 1 have gradients (1, 189) and (161, 99) at pixel (5, 5):
+    # equal squares (35722), but np.hypot is an ulp larger for the second, so
+    # scikit-image takes channel 1 (orientation bin 1 of 4, not bin 0).
+    image = np.zeros((16, 16, 3), dtype=np.uint8)
+    image[6, 5, :2] = 1, 161
+    image[5, 6, :2] = 189, 99
+    image[7, 6, 0] = 50  # no tie at (6, 6), which sees these values too
+    assert np.hypot(1.0, 189.0) < np.hypot(161.0, 99.0)
+    params = {
+        "orientations": 4,
+        "pixels_per_cell": (4, 4),
+        "cells_per_block": (1, 1),
+        "block_norm": "L1",
+    }
+    expected = hog(image, channel_axis=-1, **params)
+    np.testing.assert_allclose(hog_batch(image[None], **params)[0], expected, atol=1e-6)
+    np.testing.assert_allclose(
+        hog_batch(image[None].astype(np.float64), **params)[0], expected, atol=1e-6
+    )

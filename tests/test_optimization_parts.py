@@ -98,7 +98,9 @@ def test_schedules():
     assert [step(e) for e in range(5)] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
     adaptive = SCHEDULES["adaptive"](1e-5, **params)
     assert adaptive.on_plateau() and adaptive(0) == pytest.approx(2e-6)
-    assert not adaptive.on_plateau()
+    # Four divisions by 5 (1/625), not a fifth (1/3125 < 1/1000).
+    assert [adaptive.on_plateau() for _ in range(4)] == [True, True, True, False]
+    assert adaptive(0) == pytest.approx(1e-5 / 625)
     assert not SCHEDULES["constant"](0.1, **params).on_plateau()
 
 

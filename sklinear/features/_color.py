@@ -7,6 +7,7 @@ the bin of each value decided exactly as :func:`numpy.histogram` decides it
 """
 
 import functools
+import math
 from numbers import Integral
 
 import numpy as np
@@ -22,6 +23,8 @@ from ._image_input import (
 from ._progress import ChunkProgress
 
 __all__ = ["COLOR_SPACES", "ColorHistogram", "color_histogram_batch", "rgb_to_hue"]
+
+_SAFE_RANGE_EXPONENT = 1000
 
 #: Supported color spaces and the number of features per bin setting.
 COLOR_SPACES = {
@@ -82,24 +85,47 @@ def _bin_index(values, low, high, bins):
     return index
 
 
-def _channel_bins(chunk, low, high, bins):
+def _range_exponent(low, high):
+    """``e`` such that the range scaled by ``2**-e`` is safe, 0 if it is.
+
+    Ranges beyond about 1e301 overflow in ``high - low`` and in the bin
+    edges, and ranges below about 1e-301 lose precision in subnormals;
+    scaling values and range by a power of two leaves every value's bin
+    unchanged.
+    """
+    exponent = math.frexp(max(abs(low), abs(high)))[1]
+    return exponent if abs(exponent) > _SAFE_RANGE_EXPONENT else 0
+
+
+def _clipped(values, low, high, exponent):
+    """`values` clipped to [low, high], in float64, scaled by ``2**-exponent``."""
+    out = np.clip(values, low, high, dtype=np.float64)
+    return np.ldexp(out, -exponent, out=out) if exponent else out
+
+
+def _channel_bins(chunk, low, high, bins, exponent):
     """Per-channel bin indices, shape (C, n, H, W), values clipped to range."""
     planes = np.moveaxis(chunk, -1, 0)
+    low_s, high_s = math.ldexp(low, -exponent), math.ldexp(high, -exponent)
     if chunk.dtype == np.uint8:
-        table = _bin_index(np.clip(np.arange(256.0), low, high), low, high, bins)
-        return table.take(planes)
-    values = np.clip(planes, low, high, dtype=np.float64)
-    return _bin_index(values, low, high, bins)
+        values = _clipped(np.arange(256.0), low, high, exponent)
+        return _bin_index(values, low_s, high_s, bins).take(planes)
+    return _bin_index(_clipped(planes, low, high, exponent), low_s, high_s, bins)
 
 
-def _hue(chunk, low, high):
+def _hue(chunk, low, high, exponent):
     """Hue of RGB images whose values span [low, high]."""
+    low_s, high_s = math.ldexp(low, -exponent), math.ldexp(high, -exponent)
     if chunk.dtype == np.uint8:
-        table = (np.clip(np.arange(256.0), low, high) - low) / (high - low)
+        table = (_clipped(np.arange(256.0), low, high, exponent) - low_s) / (
+            high_s - low_s
+        )
         red, green, blue = (table.take(chunk[..., c]) for c in range(3))
     else:
-        planes = np.clip(chunk, low, high, dtype=np.float64)
-        red, green, blue = ((planes[..., c] - low) / (high - low) for c in range(3))
+        planes = _clipped(chunk, low, high, exponent)
+        red, green, blue = (
+            (planes[..., c] - low_s) / (high_s - low_s) for c in range(3)
+        )
     return rgb_to_hue(red, green, blue)
 
 
@@ -130,7 +156,9 @@ def color_histogram_batch(
         ``bins**3`` joint RGB bins, flattened red-major.
     value_range : (float, float), default=(0.0, 255.0)
         Range of the pixel values; values outside are clipped into it. Use
-        ``(0.0, 1.0)`` for float images in [0, 1].
+        ``(0.0, 1.0)`` for float images in [0, 1]. Any finite range: values
+        are binned exactly as :func:`numpy.histogram` bins them, also beyond
+        its own limit (ranges wider than about 1e308).
     normalize : bool, default=True
         Return fractions of the pixels (each histogram sums to 1) instead of
         counts.
@@ -196,6 +224,7 @@ def _color_histogram_batch(
     images = as_image_batch(images, image_shape=image_shape)
     n, height, width, n_channels = images.shape
     low, high = _check_value_range(value_range)
+    exponent = _range_exponent(low, high)
     _n_features(bins, color_space, 3)  # the parameters, before the layout
     with single_image_hint(images):
         n_features = _n_features(bins, color_space, n_channels)
@@ -205,13 +234,13 @@ def _color_histogram_batch(
         chunk = images[rows]
         m = len(chunk)
         if color_space == "hsv":
-            index = _bin_index(_hue(chunk, low, high), 0.0, 1.0, bins)
+            index = _bin_index(_hue(chunk, low, high, exponent), 0.0, 1.0, bins)
         elif color_space == "rgb":
-            index = _channel_bins(chunk, low, high, bins)
+            index = _channel_bins(chunk, low, high, bins, exponent)
             index += (np.arange(n_channels) * bins)[:, None, None, None]
             index = np.moveaxis(index, 0, -1)
         else:
-            red, green, blue = _channel_bins(chunk, low, high, bins)
+            red, green, blue = _channel_bins(chunk, low, high, bins, exponent)
             index = (red * bins + green) * bins + blue
         index = index.reshape(m, -1) + (np.arange(m) * n_features)[:, None]
         counts = np.bincount(index.ravel(), minlength=m * n_features)

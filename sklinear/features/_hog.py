@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._hog_cells import GRAY_WEIGHTS, CellHistograms
 from ._image_input import (
     ImageTransformerMixin,
     as_image_batch,
@@ -28,32 +29,83 @@ from ._progress import ChunkProgress
 
 __all__ = ["BLOCK_NORMS", "GRAY_WEIGHTS", "HOG", "hog_batch", "hog_output_shape"]
 
-#: Luminance weights of :func:`skimage.color.rgb2gray`.
-GRAY_WEIGHTS = (0.2125, 0.7154, 0.0721)
-
 _EPS = 1e-5  # scikit-image's block-normalization epsilon
+# Bound on the exponent of the scale of the blocks relative to eps: beyond
+# it, eps**2 would overflow, while the results stay below 1e-140 either way.
+_MAX_EPS_EXPONENT = 500
 
 
-def _l1(blocks):
-    return blocks / (np.abs(blocks).sum(axis=(-3, -2, -1), keepdims=True) + _EPS)
+def _l1(blocks, eps=_EPS):
+    return blocks / (np.abs(blocks).sum(axis=(-3, -2, -1), keepdims=True) + eps)
 
 
-def _l1_sqrt(blocks):
-    return np.sqrt(_l1(blocks))
+def _l1_sqrt(blocks, eps=_EPS):
+    return np.sqrt(_l1(blocks, eps))
 
 
-def _l2(blocks):
-    return blocks / np.sqrt((blocks**2).sum(axis=(-3, -2, -1), keepdims=True) + _EPS**2)
+def _l2(blocks, eps=_EPS):
+    return blocks / np.sqrt((blocks**2).sum(axis=(-3, -2, -1), keepdims=True) + eps**2)
 
 
-def _l2_hys(blocks):
-    out = np.minimum(_l2(blocks), 0.2)
+def _l2_hys(blocks, eps=_EPS):
+    out = np.minimum(_l2(blocks, eps), 0.2)
     return _l2(out)
 
 
 #: Block normalizations by name; each maps blocks of shape
-#: ``(..., cells_row, cells_col, orientations)`` to normalized blocks.
+#: ``(..., cells_row, cells_col, orientations)`` to normalized blocks, with
+#: an optional ``eps`` (default 1e-5, scikit-image's).
 BLOCK_NORMS = {"L1": _l1, "L1-sqrt": _l1_sqrt, "L2": _l2, "L2-Hys": _l2_hys}
+
+
+def _normalize_blocks(hist, block, block_norm, scale, out):
+    """`BLOCK_NORMS` of all blocks of cell histograms, written to `out`.
+
+    `hist` has shape (n, rows, cols, orientations) and `out` (n,
+    n_features), float64 or float32. The block sums are added up from
+    per-cell sums instead of over every overlapping block. `scale` (None, or
+    per image ``s`` such that the true histograms are ``hist * 2**s``) goes
+    into eps, which applies at the true scale: ``b / (|b| + eps) ==
+    b' / (|b'| + eps * 2**-s)`` for ``b = b' * 2**s``.
+    """
+    hist = np.ascontiguousarray(hist)
+    n, rows, cols, orientations = hist.shape
+    b_row, b_col = block
+    n_row, n_col = rows - b_row + 1, cols - b_col + 1
+    eps = _EPS
+    if scale is not None:
+        exponent = np.minimum(-scale, _MAX_EPS_EXPONENT)
+        eps = np.ldexp(_EPS, exponent).reshape(-1, 1, 1)
+    l1 = block_norm in ("L1", "L1-sqrt")
+    per_cell = hist.sum(axis=-1) if l1 else np.einsum("ijkl,ijkl->ijk", hist, hist)
+    sums = per_cell[:, :n_row, :n_col].copy()
+    for i, j in np.ndindex(b_row, b_col):
+        if i or j:
+            sums += per_cell[:, i : i + n_row, j : j + n_col]
+    # hypot: eps * eps underflows to 0 for huge images, and 0 / 0 on flat blocks.
+    sums = sums + eps if l1 else np.hypot(np.sqrt(sums), eps)
+    # Blocks as (n, n_row, n_col, b_row, b_col * orientations): the cells of
+    # a block row are contiguous in hist.
+    s_img, s_row, s_col, s_bin = hist.strides
+    blocks = np.lib.stride_tricks.as_strided(
+        hist,
+        (n, n_row, n_col, b_row, b_col * orientations),
+        (s_img, s_row, s_col, s_row, s_bin),
+        writeable=False,
+    )
+    in_place = out.dtype == np.float64
+    result = out.reshape(blocks.shape) if in_place else np.empty(blocks.shape)
+    np.divide(blocks, sums[..., None, None], out=result)
+    if block_norm == "L1-sqrt":
+        np.sqrt(result, out=result)
+    elif block_norm == "L2-Hys":
+        np.minimum(result, 0.2, out=result)
+        flat = result.reshape(n, n_row, n_col, -1)
+        norm = np.einsum("ijkl,ijkl->ijk", flat, flat)
+        norm += _EPS**2
+        flat /= np.sqrt(norm, out=norm)[..., None]
+    if not in_place:
+        out[...] = result.reshape(out.shape)
 
 
 def _as_pair(value, name):
@@ -126,277 +178,6 @@ def hog_output_shape(
     if block_norm is None:
         return (n_cells_row, n_cells_col, orientations)
     return (n_blocks_row, n_blocks_col, b_row, b_col, orientations)
-
-
-@functools.lru_cache(maxsize=32)
-def _orientation_binner(orientations, small_ints, half_levels=2048, margin=1e-5):
-    """Lookup table from the cosine of a gradient's angle to its bin.
-
-    scikit-image bins ``o = arctan2(g_row, g_col) * (180 / pi) % 180`` in
-    float64 against bin edges ``180 / orientations * i`` rounded to float32
-    (C ``float`` in ``_hoghistogram.pyx``). ``arctan2`` costs 30 ns a pixel.
-    Instead, with the gradient folded into the upper half-plane so that its
-    angle is ``o``, ``p = g_col / magnitude = cos(o)`` is computed in float32
-    and ``trunc(p * half_levels)`` indexes this table (negative indices
-    wrapping around). Table entries within `margin` of a bin edge, or of the
-    wrap-around at 180 degrees, are -1: those pixels are binned exactly as
-    scikit-image bins them.
-
-    ``p == -1`` exactly (``g_row == 0 > g_col``) is orientation 0 for
-    scikit-image, but for float gradients it may also come from a tiny
-    ``g_row`` and orientation just under 180. For integer gradients up to
-    510 (`small_ints`), ``|g_row| >= 1`` keeps ``p > -1`` in float32, so the
-    entry is bin 0 rather than -1.
-
-    Returns
-    -------
-    edges : ndarray of shape (orientations + 1,)
-        scikit-image's bin edges in degrees.
-    table : ndarray of shape (2 * half_levels + 1,)
-        Bin per truncated level, or -1.
-    """
-    edges = (180.0 / orientations * np.arange(orientations + 1)).astype(np.float32)
-    edges = edges.astype(np.float64)
-    cos_edges = np.cos(np.deg2rad(edges[1:-1]))[::-1]  # increasing
-    level = np.arange(-half_levels, half_levels + 1)
-    # trunc(p * half_levels) == level for p in (lower, upper) up to the ends.
-    lower = (np.where(level > 0, level, level - 1)) / half_levels
-    upper = (np.where(level < 0, level, level + 1)) / half_levels
-    # The angle is at least edge k where cos(edge k) >= p.
-    table = orientations - 1 - np.searchsorted(cos_edges, (lower + upper) / 2)
-    guarded = np.append(-1.0, cos_edges)
-    first = np.searchsorted(guarded, lower - margin, side="left")
-    last = np.searchsorted(guarded, upper + margin, side="right")
-    table[last > first] = -1
-    table[level == -half_levels] = 0 if small_ints else -1
-    return edges, np.roll(table, -half_levels).astype(np.intp)
-
-
-def _exact_bins(g_row, g_col, edges):
-    """scikit-image's orientation bin (or ``len(edges) - 1`` for 'no bin')."""
-    orientation = np.arctan2(g_row, g_col) * (180 / np.pi) % 180
-    return np.searchsorted(edges, orientation, side="right") - 1
-
-
-class _CellHistograms:
-    """Cell-averaged orientation histograms of chunks of ``n`` images.
-
-    Calling it on a chunk of shape (n, H, W, C) returns an array of shape
-    (n, n_cells_row, n_cells_col, orientations). The work buffers are
-    allocated once: fresh multi-megabyte temporaries on every chunk cost
-    more in page faults than the arithmetic itself.
-
-    The result equals scikit-image's to float32 rounding of the magnitudes.
-    Two costly steps of scikit-image are replaced by cheaper float32 ones
-    that agree with it except on a few pixels, which are detected and redone
-    exactly: the per-pixel channel choice (``argmax`` of ``np.hypot``, see
-    `_select_channel`) and the orientation binning (``np.arctan2``, see
-    `_orientation_binner`).
-    """
-
-    def __init__(self, n, shape, dtype, cell, n_cells, orientations, gray, sqrt):
-        height, width, n_channels = shape
-        (self.c_row, self.c_col), self.orientations = cell, orientations
-        self.rows, self.cols = n_cells[0] * cell[0], n_cells[1] * cell[1]
-        self.float_dtype = (
-            np.float32 if dtype in (np.float16, np.float32) else np.float64
-        )
-        self.gray = gray and n_channels == 3
-        self.sqrt = sqrt
-        # Differences of integer images up to 8 bits are exact in float32.
-        exact_ints = dtype.kind in "biu" and dtype.itemsize == 1
-        self.small_ints = exact_ints and not (self.gray or sqrt)
-        self.grad_dtype = np.float32 if self.small_ints else self.float_dtype
-        n_planes = 1 if self.gray else n_channels
-        rows, cols = self.rows, self.cols
-        self.planes = np.empty((n_planes, n, height, width), self.grad_dtype)
-        self.g_row = np.zeros((n_planes, n, rows, cols), self.grad_dtype)
-        self.g_col = np.zeros((n_planes, n, rows, cols), self.grad_dtype)
-        if self.grad_dtype == np.float32:
-            self.f_row, self.f_col = self.g_row, self.g_col
-        else:
-            self.f_row = np.empty((n_planes, n, rows, cols), np.float32)
-            self.f_col = np.empty((n_planes, n, rows, cols), np.float32)
-        self.sq = np.empty((n_planes, n, rows, cols), np.float32)
-        pixel = (n, rows, cols)
-        self.tmp = np.empty(pixel, np.float32)
-        self.tmp_u = self.tmp.view(np.uint32)
-        self.mask = np.empty(pixel, bool)
-        self.mask2 = np.empty(pixel, bool)
-        self.ambiguous = np.empty(pixel, bool)
-        self.mask_u = np.empty(pixel, np.uint32)
-        self.best = np.empty(pixel, np.float32)
-        self.sel_row = np.empty(pixel, np.float32)
-        self.sel_col = np.empty(pixel, np.float32)
-        self.mag32 = np.empty(pixel, np.float32)
-        self.magnitude = np.empty(pixel, np.float64)
-        self.bins = np.empty(pixel, np.intp)
-        # One extra bin per cell collects the pixels that scikit-image leaves
-        # out (an orientation rounded up to 180 degrees).
-        self.n_bins = orientations + 1
-        cells = n_cells[0] * n_cells[1] * self.n_bins
-        self.offsets = (
-            np.arange(rows)[:, None] // cell[0] * n_cells[1]
-            + np.arange(cols) // cell[1]
-        ) * self.n_bins + (np.arange(n) * cells)[:, None, None]
-        self.shape_out = (n, *n_cells, self.n_bins)
-
-    def __call__(self, chunk):
-        self._gradients(chunk)
-        if len(self.planes) > 1:
-            self._select_channel()
-        else:
-            np.multiply(self.f_row[0], self.f_row[0], out=self.best)
-            np.multiply(self.f_col[0], self.f_col[0], out=self.tmp)
-            self.best += self.tmp
-            np.copyto(self.sel_row, self.f_row[0])
-            np.copyto(self.sel_col, self.f_col[0])
-        np.sqrt(self.best, out=self.mag32)
-        np.copyto(self.magnitude, self.mag32)
-        self._orientation_bins()
-        self.bins += self.offsets
-        hist = np.bincount(
-            self.bins.ravel(),
-            weights=self.magnitude.ravel(),
-            minlength=math.prod(self.shape_out),
-        )
-        hist = hist.reshape(self.shape_out)[..., : self.orientations]
-        hist /= self.c_row * self.c_col
-        return hist
-
-    def _gradients(self, chunk):
-        """Central differences, zero on the border, cropped to whole cells."""
-        planes = self.planes
-        if self.gray:
-            weights = np.array(GRAY_WEIGHTS, dtype=self.float_dtype)
-            planes[0] = chunk.astype(self.float_dtype, copy=False) @ weights
-        else:
-            np.copyto(planes, np.moveaxis(chunk, -1, 0))
-        if self.sqrt:
-            np.sqrt(planes, out=planes)
-        height, width = planes.shape[2:]
-        rows, cols = self.rows, self.cols
-        if (rows, cols) == (height, width) and min(rows, cols) > 2:
-            # Differences along the flattened batch are faster than on 2-D
-            # slices; the values that wrap across rows or images are on the
-            # border and set back to zero.
-            flat, g_row, g_col = planes.ravel(), self.g_row, self.g_col
-            np.subtract(
-                flat[2 * width :], flat[: -2 * width], out=g_row.ravel()[width:-width]
-            )
-            g_row[:, :, 0] = g_row[:, :, -1] = 0
-            np.subtract(flat[2:], flat[:-2], out=g_col.ravel()[1:-1])
-            g_col[..., 0] = g_col[..., -1] = 0
-        else:
-            hi = min(rows, height - 1)
-            if hi > 1:
-                np.subtract(
-                    planes[:, :, 2 : hi + 1, :cols],
-                    planes[:, :, : hi - 1, :cols],
-                    out=self.g_row[:, :, 1:hi],
-                )
-            hi = min(cols, width - 1)
-            if hi > 1:
-                np.subtract(
-                    planes[:, :, :rows, 2 : hi + 1],
-                    planes[:, :, :rows, : hi - 1],
-                    out=self.g_col[:, :, :, 1:hi],
-                )
-        if self.f_row is not self.g_row:
-            np.copyto(self.f_row, self.g_row, casting="same_kind")
-            np.copyto(self.f_col, self.g_col, casting="same_kind")
-
-    def _select_channel(self):
-        """Per pixel, the gradient of the channel with the largest magnitude.
-
-        scikit-image takes the ``argmax`` of ``np.hypot`` over channels. Here
-        the first maximum of float32 squared magnitudes is kept, with
-        branch-free bit selects (masked copies cost 7 ns a pixel); pixels
-        where another channel with a different gradient comes within 1e-5 of
-        the maximum are decided again with ``np.hypot``.
-        """
-        sq, f_row, f_col = self.sq, self.f_row, self.f_col
-        np.multiply(f_row, f_row, out=sq)
-        for c in range(len(sq)):
-            np.multiply(f_col[c], f_col[c], out=self.tmp)
-            sq[c] += self.tmp
-        best, tmp_u, mask_u = self.best, self.tmp_u, self.mask_u
-        for c in range(1, len(sq)):
-            previous = sq[0] if c == 1 else best
-            np.greater(sq[c], previous, out=self.mask)
-            np.negative(self.mask.view(np.uint8), out=mask_u, dtype=np.uint32)
-            np.maximum(previous, sq[c], out=best)
-            for sel, old, new in (
-                (self.sel_row, f_row[0], f_row[c]),
-                (self.sel_col, f_col[0], f_col[c]),
-            ):
-                sel_u = sel.view(np.uint32)
-                old_u = old.view(np.uint32) if c == 1 else sel_u
-                np.bitwise_xor(old_u, new.view(np.uint32), out=tmp_u)
-                tmp_u &= mask_u
-                np.bitwise_xor(old_u, tmp_u, out=sel_u)
-        near = np.multiply(best, np.float32(1 - 1e-5), out=self.tmp)
-        ambiguous, differs = self.ambiguous, self.mask
-        ambiguous.fill(False)
-        for c in range(len(sq)):
-            np.not_equal(f_row[c], self.sel_row, out=differs)
-            np.not_equal(f_col[c], self.sel_col, out=self.mask2)
-            differs |= self.mask2
-            np.greater_equal(sq[c], near, out=self.mask2)
-            differs &= self.mask2
-            ambiguous |= differs
-        if not ambiguous.any():
-            return
-        where = np.flatnonzero(ambiguous)
-        rows = self.g_row.reshape(len(sq), -1)[:, where].astype(self.float_dtype)
-        cols = self.g_col.reshape(len(sq), -1)[:, where].astype(self.float_dtype)
-        choice = np.hypot(rows, cols).argmax(axis=0)
-        pick = np.arange(choice.size)
-        self.sel_row.ravel()[where] = rows[choice, pick]
-        self.sel_col.ravel()[where] = cols[choice, pick]
-        self.best.ravel()[where] = sq.reshape(len(sq), -1)[choice, where]
-
-    def _exact_selected(self, where):
-        """The selected gradient at flat pixel indices, in its exact dtype."""
-        if self.grad_dtype == np.float32:
-            return self.sel_row.ravel()[where], self.sel_col.ravel()[where]
-        n_planes = len(self.planes)
-        f_row = self.f_row.reshape(n_planes, -1)[:, where]
-        f_col = self.f_col.reshape(n_planes, -1)[:, where]
-        match = (f_row == self.sel_row.ravel()[where]) & (
-            f_col == self.sel_col.ravel()[where]
-        )
-        channel = match.argmax(axis=0)
-        return (
-            self.g_row.reshape(n_planes, -1)[channel, where],
-            self.g_col.reshape(n_planes, -1)[channel, where],
-        )
-
-    def _orientation_bins(self):
-        edges, table = _orientation_binner(self.orientations, self.small_ints)
-        half_levels = len(table) // 2
-        # Fold into the upper half-plane, keeping the angle mod 180: negate
-        # the column gradient where the row gradient's sign bit is set.
-        x_u = self.tmp_u
-        np.bitwise_and(self.sel_row.view(np.uint32), np.uint32(1 << 31), out=x_u)
-        x_u ^= self.sel_col.view(np.uint32)
-        x = self.tmp
-        denom = np.multiply(self.mag32, np.float32(1 / half_levels), out=self.best)
-        np.maximum(denom, np.finfo(np.float32).tiny, out=denom)
-        x /= denom
-        np.copyto(self.bins, x, casting="unsafe")
-        table.take(self.bins, out=self.bins, mode="wrap")
-        np.less(self.bins, 0, out=self.mask)
-        if not self.mask.any():
-            return
-        bins = self.bins.ravel()
-        where = np.flatnonzero(self.mask)
-        bins[where] = self.orientations  # zero magnitude: any bin will do
-        where = where[self.mag32.ravel()[where] > 0]
-        g_row, g_col = self._exact_selected(where)
-        bins[where] = _exact_bins(
-            g_row.astype(np.float64), g_col.astype(np.float64), edges
-        )
 
 
 def hog_batch(
@@ -477,6 +258,13 @@ def hog_batch(
     scikit-image's cell average. CS231n's own code differs in details that
     are not reproduced here: forward instead of central differences, gray
     weights ``(0.299, 0.587, 0.144)`` and orientations shifted by 90 degrees.
+
+    Float images of any finite magnitude are accepted. Where scikit-image
+    overflows (values above about 1e38), the result is that of the image
+    rescaled into its range: block-normalized HOG does not depend on the
+    scale of the image, up to the normalization's eps of 1e-5, which applies
+    at the image's own scale. Without blocks, the cell averages of images
+    near the largest float may overflow to inf.
 
     Examples
     --------
@@ -560,7 +348,7 @@ def _hog_batch(
         for rows in chunks:
             chunk = images[rows]
             if len(chunk) not in kernels:
-                kernels[len(chunk)] = _CellHistograms(
+                kernels[len(chunk)] = CellHistograms(
                     len(chunk),
                     images.shape[1:],
                     images.dtype,
@@ -570,13 +358,16 @@ def _hog_batch(
                     color_mode == "gray",
                     transform_sqrt,
                 )
-            hist = kernels[len(chunk)](chunk)
+            hist, scale = kernels[len(chunk)](chunk)
             if block_norm is not None:
-                blocks = np.lib.stride_tricks.sliding_window_view(
-                    hist, out_shape[2:4], axis=(1, 2)
-                )
-                hist = BLOCK_NORMS[block_norm](np.moveaxis(blocks, 3, -1))
-            out[rows] = hist.reshape(hist.shape[0], -1)
+                _normalize_blocks(hist, out_shape[2:4], block_norm, scale, out[rows])
+            elif scale is None:
+                out[rows] = hist.reshape(len(hist), -1)
+            else:
+                # The cell averages of images beyond the float range overflow.
+                with np.errstate(over="ignore"):
+                    hist = np.ldexp(hist, scale.reshape(-1, 1, 1, 1))
+                    out[rows] = hist.reshape(len(hist), -1)
             progress.update(len(hist))
 
     run_in_threads(featurize, list(iter_chunks(n, chunk_size)), n_jobs)

@@ -201,14 +201,6 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
         For input of the wrong dimension, an `image_shape` that does not match
         the data, NaN or infinite values, non-numeric values, or an empty
         batch.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> as_image_batch(np.zeros((2, 12))).shape  # rows of 2x2 RGB images
-    (2, 2, 2, 3)
-    >>> as_image_batch(np.zeros((2, 4, 5)), image_shape=(4, 5)).shape
-    (2, 4, 5, 1)
     """
     image_shape = _check_image_shape(image_shape)
     if input_namespace(X) is not None:
@@ -251,9 +243,12 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
 
 def _validate_2d(X, estimator, reset):
     """scikit-learn's validation of 2-D input: dtype, finiteness, names."""
-    if estimator is not None:
-        return validate_data(estimator, X, reset=reset, dtype="numeric")
-    return check_array(X, dtype="numeric")
+    # Its finiteness check starts with a sum, which overflows (with a
+    # RuntimeWarning) for finite values near the float range.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if estimator is not None:
+            return validate_data(estimator, X, reset=reset, dtype="numeric")
+        return check_array(X, dtype="numeric")
 
 
 def iter_chunks(n, chunk_size):

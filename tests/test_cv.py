@@ -1,0 +1,199 @@
+"""SoftmaxSGDCV and MulticlassSVMSGDCV: the grid trained in one pass."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklinear import MulticlassSVMSGD, MulticlassSVMSGDCV, SoftmaxSGD, SoftmaxSGDCV
+from sklinear._cv import _train_models
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _problem(n_samples=300, n_classes=3, seed=0):
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=12,
+        n_informative=6,
+        n_classes=n_classes,
+        random_state=seed,
+    )
+    return X, y
+
+
+def _plain_fit(model, X, y, train_rows):
+    """The plain estimator on all rows, with weight zero outside ``train_rows``."""
+    weight = np.zeros(len(y))
+    weight[train_rows] = 1.0
+    return clone(model).fit(X, y, sample_weight=weight)
+
+
+def _params_of(fitted):
+    """Weights and public intercepts, stacked as the CV's per-model parameters."""
+    W = fitted._model_params[:-1]
+    return np.vstack([W, fitted._model_params[-1] - fitted._offset @ W])
+
+
+CONFIGURATIONS = [
+    SoftmaxSGD(max_iter=6, tol=None),
+    SoftmaxSGD(optimizer="momentum", penalty="elasticnet", max_iter=5, tol=None),
+    SoftmaxSGD(optimizer="sgd", average=True, max_iter=5, tol=1e-2),
+    MulticlassSVMSGD(max_iter=5, tol=None),
+    MulticlassSVMSGD(optimizer="nesterov", penalty="l1", max_norm=2.0, max_iter=5),
+    MulticlassSVMSGD(loss="squared_hinge", early_stopping=True, max_iter=8),
+]
+
+
+@pytest.mark.parametrize("template", CONFIGURATIONS, ids=repr)
+def test_each_model_equals_the_plain_fit_with_zero_weights(template):
+    X, y = _problem()
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    grid = [
+        {"alpha": 1e-4, "learning_rate_init": "auto"},
+        {"alpha": 1e-2, "learning_rate_init": 0.02},
+    ]
+    if isinstance(template, MulticlassSVMSGD):
+        grid[1]["margin"] = 2.0
+    models, weights = [], []
+    for candidate in grid:
+        for train_rows, _ in folds:
+            models.append(clone(template).set_params(random_state=0, **candidate))
+            weight = np.zeros(len(y))
+            weight[train_rows] = 1.0
+            weights.append(weight)
+    y_index = np.searchsorted(np.unique(y), y)
+    params, diverged, _, n_iter = _train_models(
+        models, X, y_index, np.column_stack(weights), 3
+    )
+    assert not diverged.any()
+    for k, model in enumerate(models):
+        fold = folds[k % len(folds)][0]
+        plain = _plain_fit(model, X, y, fold)
+        np.testing.assert_allclose(params[k], _params_of(plain), rtol=1e-6, atol=1e-9)
+        assert n_iter[k] == plain.n_iter_
+
+
+def test_a_diverging_candidate_is_frozen_and_scored_nan():
+    X, y = _problem()
+    X = X * 1e20
+    search = SoftmaxSGDCV(
+        alphas=[1e-4],
+        learning_rates=["auto", 1e30],
+        optimizer="sgd",
+        cv=3,
+        max_iter=5,
+        random_state=0,
+    ).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isnan(scores[1]) and np.isfinite(scores[0])
+    assert list(search.cv_results_["rank_test_score"]) == [1, 2]
+    assert search.learning_rate_init_ == "auto"
+    # The surviving candidate equals its own search without the bad one.
+    alone = SoftmaxSGDCV(
+        alphas=[1e-4], optimizer="sgd", cv=3, max_iter=5, random_state=0
+    ).fit(X, y)
+    assert scores[0] == alone.best_score_
+
+
+@pytest.mark.parametrize(
+    "Search, Plain, grid",
+    [
+        (SoftmaxSGDCV, SoftmaxSGD, {"alphas": [1e-4, 1e-2, 1.0]}),
+        (
+            MulticlassSVMSGDCV,
+            MulticlassSVMSGD,
+            {"alphas": [1e-4, 1e-1], "margins": [0.5, 2.0]},
+        ),
+    ],
+)
+def test_the_choice_matches_grid_search_cv(Search, Plain, grid):
+    X, y = load_digits(return_X_y=True)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    params = {"max_iter": 15, "random_state": 0}
+    search = Search(cv=cv, **grid, **params).fit(X, y)
+    names = {"alphas": "alpha", "margins": "margin"}
+    reference = GridSearchCV(
+        Plain(**params), {names[k]: v for k, v in grid.items()}, cv=cv
+    ).fit(X, y)
+    assert search.best_score_ == pytest.approx(reference.best_score_, abs=0.005)
+    assert len(search.cv_results_["params"]) == len(reference.cv_results_["params"])
+    # The refitted model is the plain estimator with the chosen parameters.
+    refit = Plain(**params, **search.best_params_).fit(X, y)
+    np.testing.assert_array_equal(search.coef_, refit.coef_)
+    np.testing.assert_array_equal(search.predict(X), refit.predict(X))
+    assert search.alpha_ == search.best_params_["alpha"]
+
+
+def test_cv_results_work_as_a_dataframe_and_with_a_scorer():
+    pandas = pytest.importorskip("pandas")
+    X, y = _problem()
+    search = MulticlassSVMSGDCV(
+        alphas=[1e-4, 1e-2],
+        margins=[1.0, 3.0],
+        scoring="neg_log_loss",
+        cv=3,
+        max_iter=5,
+        random_state=0,
+    ).fit(X, y)
+    frame = pandas.DataFrame(search.cv_results_)
+    assert len(frame) == 4
+    assert {"param_alpha", "param_margin", "split2_test_score"} <= set(frame)
+    assert (frame["mean_test_score"] < 0).all()
+    assert frame["rank_test_score"].min() == 1
+    assert search.best_score_ == frame["mean_test_score"].max()
+
+
+def test_search_in_a_pipeline_and_without_refit():
+    X, y = _problem()
+    pipe = make_pipeline(
+        StandardScaler(), SoftmaxSGDCV(alphas=[1e-3], cv=3, random_state=0)
+    )
+    plain = make_pipeline(StandardScaler(), SoftmaxSGD(alpha=1e-3, random_state=0))
+    assert pipe.fit(X, y).score(X, y) == plain.fit(X, y).score(X, y)
+    lone = SoftmaxSGDCV(alphas=[1e-3, 1e-2], cv=3, refit=False).fit(X, y)
+    assert lone.best_params_["alpha"] in (1e-3, 1e-2)
+    with pytest.raises(NotFittedError):
+        lone.predict(X)
+
+
+def test_bad_grids_name_the_grid_parameter():
+    X, y = _problem()
+    with pytest.raises(ValueError, match="alphas"):
+        SoftmaxSGDCV(alphas=[-1.0]).fit(X, y)
+    with pytest.raises(ValueError, match="learning_rates"):
+        SoftmaxSGDCV(learning_rates=["fast"]).fit(X, y)
+    with pytest.raises(ValueError, match="alphas must hold at least one value"):
+        SoftmaxSGDCV(alphas=[]).fit(X, y)
+    assert not hasattr(SoftmaxSGDCV(), "partial_fit")
+
+
+def test_one_pass_trains_every_model_in_the_same_number_of_steps():
+    """K models side by side cost one pass over the batches, not K."""
+    X, y = _problem(n_samples=200)
+    calls = []
+    from sklinear import _engine
+
+    original = _engine.BatchSource.batches
+
+    def counted(self, rng):
+        for batch in original(self, rng):
+            calls.append(len(batch[1]))
+            yield batch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _engine.BatchSource.batches = counted
+        try:
+            SoftmaxSGDCV(
+                alphas=[1e-4, 1e-3, 1e-2], cv=3, max_iter=4, tol=None, refit=False
+            ).fit(X, y)
+        finally:
+            _engine.BatchSource.batches = original
+    assert sum(calls) == 4 * len(y)
