@@ -136,3 +136,202 @@ def test_transform_before_fit_raises_not_fitted():
 def test_bad_input_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BagOfVisualWords(**kwargs).fit(_images())
+
+
+# The transform encodes chunks with fused, in-place passes (_ChunkEncoder);
+# the public step functions are the plain reference path it must reproduce.
+
+
+def _reference_transform(bovw, images):
+    """Today's transform before the fused encoder: the public steps in order."""
+    patches = extract_patches(images, patch_size=bovw.patch_size, stride=bovw.stride)
+    n, n_rows, n_cols, _ = patches.shape
+    patches = normalize_patches(patches, eps=bovw.contrast_eps)
+    patches = patches.reshape(n * n_rows * n_cols, -1)
+    if bovw.whiten:
+        patches = (patches - bovw.patch_mean_) @ bovw.whitening_
+    codes = encode_patches(patches, bovw.codebook_, encoding=bovw.encoding)
+    pooled = pool_activations(
+        codes.reshape(n, n_rows, n_cols, -1),
+        grid=bovw.pooling_grid,
+        method=bovw.pooling,
+    )
+    return pooled.astype(np.float32)
+
+
+def _assert_rows_close(actual, expected, rtol=1e-5):
+    """|actual - expected| <= rtol * max|expected| within each image's row.
+
+    float32 sums of many codes round at about 1e-7 of the row's largest
+    feature, whatever the order of the operations; features near zero
+    carry that absolute rounding, so they are compared at the row's scale.
+    """
+    scale = np.abs(expected).max(axis=1, keepdims=True)
+    assert np.all(np.abs(actual - expected) <= rtol * scale)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"pooling": "mean"},
+        {"pooling_grid": 1},
+        {"pooling_grid": (3, 2), "pooling": "mean"},
+        {"whiten": False},
+        {"stride": 2},
+        {"stride": 3, "patch_size": 3, "whiten": False},
+        {"contrast_eps": 1e-3, "whiten_eps": 1e-2},
+        {"chunk_size": 3},
+        {"chunk_size": 5, "n_jobs": 2},
+    ],
+)
+@pytest.mark.parametrize("encoding", ["triangle", "hard"])
+def test_transform_matches_reference_path(params, encoding):
+    images = _images(n=13, size=12, seed=1)
+    params = {"n_words": 7, "patch_size": 4, "random_state": 0, **params}
+    bovw = BagOfVisualWords(encoding=encoding, **params).fit(images)
+    expected = _reference_transform(bovw, images)
+    features = bovw.transform(images)
+    assert features.dtype == np.float32
+    if encoding == "hard":
+        np.testing.assert_array_equal(features, expected)
+    else:
+        _assert_rows_close(features, expected)
+
+
+def test_transform_matches_reference_on_gray_and_float_images():
+    rng = np.random.default_rng(3)
+    gray = rng.uniform(0, 1, size=(9, 11, 10))
+    bovw = BagOfVisualWords(
+        n_words=6, patch_size=3, contrast_eps=10 / 255**2, random_state=0
+    ).fit(gray)
+    _assert_rows_close(bovw.transform(gray), _reference_transform(bovw, gray))
+
+
+def test_threads_and_chunks_do_not_change_the_features():
+    images = _images(n=20, size=10, seed=2)
+    bovw = BagOfVisualWords(n_words=9, patch_size=3, random_state=0).fit(images)
+    one = bovw.set_params(chunk_size=1, n_jobs=1).transform(images)
+    threaded = bovw.set_params(chunk_size=3, n_jobs=2).transform(images)
+    _assert_rows_close(threaded, one, rtol=1e-6)
+
+
+def test_squared_distance_rounding_below_zero_encodes_as_zero_distance():
+    """A patch equal to a word: its squared distance may round below 0.
+
+    The encoder then takes the square root of a negative number, which it
+    must read as distance 0. Find such a patch among the patches of a random
+    image and compare with the distances computed in float64 (float32
+    rounding of a zero squared distance, about 1e-6, becomes a distance of
+    about 1e-3 after the square root, in any float32 implementation).
+    """
+    from sklinear.features._bovw import _ChunkEncoder
+
+    images = _images(n=6, size=8, seed=0)
+    bovw = BagOfVisualWords(n_words=4, patch_size=4, whiten=False, random_state=0)
+    bovw.fit(images)
+    patches = normalize_patches(extract_patches(images[:1], patch_size=4))
+    patches = patches.reshape(-1, patches.shape[-1])
+    for i, patch in enumerate(patches):
+        bovw.codebook_[0] = patch
+        encoder = _ChunkEncoder(1, images.shape[1:], bovw)
+        encoder._normalize(images[:1])
+        if (encoder.augmented[i] @ encoder.words[:, 0]) < 0:
+            break
+    else:
+        pytest.fail("no patch whose squared distance to itself rounds below 0")
+    features = bovw.transform(images[:1])
+    assert np.isfinite(features).all()
+    codebook = bovw.codebook_.astype(np.float64)
+    distances = np.linalg.norm(patches[:, None] - codebook[None], axis=-1)
+    assert distances[i, 0] == 0
+    codes = np.maximum(distances.mean(axis=1, keepdims=True) - distances, 0)
+    expected = pool_activations(codes.reshape(1, 5, 5, 4), grid=(2, 2))
+    _assert_rows_close(features, expected)
+
+
+def test_any_finite_magnitude_is_normalized_not_reported_as_nan():
+    """Patch normalization is scale-invariant up to contrast_eps.
+
+    Images of pixel values times 1e4 or more have patch variances far above
+    contrast_eps=10: their features equal those of any larger scale, up to
+    1e300 (where float32, and float64 squares, overflow). Images times 1e-4
+    or less have variances far below it: their patches normalize to about
+    0, as for a blank image.
+    """
+    images = _images(n=8, size=9, seed=4).astype(np.float64)
+    bovw = BagOfVisualWords(n_words=5, patch_size=3, random_state=0).fit(images)
+    large = bovw.transform(images * 1e4)
+    blank = bovw.transform(np.zeros_like(images))
+    for exponent in range(-30, 301, 10):
+        scaled = images * 10.0**exponent
+        features = bovw.transform(scaled)
+        assert np.isfinite(features).all(), exponent
+        if exponent >= 4:
+            _assert_rows_close(features, large, rtol=1e-4)
+        elif exponent <= -4:
+            _assert_rows_close(features, blank, rtol=1e-4)
+        if exponent in (-30, 0, 150, 300):
+            refit = BagOfVisualWords(n_words=5, patch_size=3, random_state=0)
+            assert np.isfinite(refit.fit(scaled).codebook_).all(), exponent
+
+
+def test_normalize_patches_is_exact_beyond_float32_range():
+    rng = np.random.default_rng(0)
+    patches = rng.uniform(-1, 1, size=(20, 12))
+    expected = normalize_patches(patches * 1e6, eps=1e9)
+    # normalize(p * s, eps * s**2) == normalize(p, eps)
+    for scale in [1e20, 1e100, 1e150]:
+        got = normalize_patches(patches * scale, eps=1e9 * (scale / 1e6) ** 2)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # Far beyond eps, the result is the patch divided by its standard deviation.
+    standardized = (patches - patches.mean(axis=1, keepdims=True)) / patches.std(
+        axis=1, keepdims=True
+    )
+    for scale in [1e20, 1e300, np.finfo(np.float64).max / 2]:
+        got = normalize_patches(patches * scale)
+        np.testing.assert_allclose(got, standardized, rtol=1e-5, atol=1e-6)
+    mixed = np.vstack([patches[:1] * 1e300, patches[1:]])
+    np.testing.assert_allclose(
+        normalize_patches(mixed, eps=1e-3)[1:],
+        normalize_patches(patches[1:], eps=1e-3),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_transform_verbose_reports_every_chunk(capsys, n_jobs):
+    images = _images(n=10)
+    bovw = BagOfVisualWords(n_words=5, patch_size=4, random_state=0).fit(images)
+    expected = bovw.transform(images)
+    capsys.readouterr()
+    bovw.set_params(chunk_size=3, n_jobs=n_jobs, verbose=2)
+    features = bovw.transform(images)
+    lines = capsys.readouterr().out.splitlines()
+    # Chunks of 3, 3, 3, 1 in whatever order the threads finish them.
+    assert len(lines) == 4
+    done = [int(line.split()[2].split("/")[0]) for line in lines]
+    assert done == sorted(done) and done[-1] == 10
+    assert all(line.startswith("[BagOfVisualWords] transform: ") for line in lines)
+    assert "images/s" in lines[0] and "left" in lines[0]
+    assert lines[-1].split(", ")[-1].startswith("done in ")
+    _assert_rows_close(features, expected)
+    bovw.set_params(verbose=0).transform(images)
+    assert capsys.readouterr().out == ""
+
+
+def test_fit_verbose_reports_patches_and_codebook(capsys):
+    images = _images(n=10)
+    BagOfVisualWords(
+        n_words=5, patch_size=4, max_patches=300, random_state=0, verbose=1
+    ).fit(images)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ")[0] for line in lines] == [
+        "[BagOfVisualWords] fit (patches)",
+        "[BagOfVisualWords] fit (k-means)",
+    ]
+    assert lines[0].split(": ")[1].startswith("300/300 patches (100%)")
+    assert lines[1].split(": ")[1].startswith("5/5 words (100%)")
+    BagOfVisualWords(n_words=5, patch_size=4, random_state=0).fit(images)
+    assert capsys.readouterr().out == ""

@@ -11,14 +11,22 @@ over a spatial grid. Pure functions over batches, and the transformer
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.random import sample_without_replacement
+from threadpoolctl import threadpool_limits
 
 from ._hog import _as_pair
-from ._image_input import ImageTransformerMixin, as_image_batch, iter_chunks
+from ._image_input import (
+    ImageTransformerMixin,
+    as_image_batch,
+    iter_chunks,
+    run_in_threads,
+)
+from ._progress import ChunkProgress
 
 __all__ = [
     "ENCODINGS",
@@ -29,6 +37,11 @@ __all__ = [
     "pool_activations",
     "zca_whitening",
 ]
+
+
+#: Values of the (patches x words) array per chunk when chunk_size is None:
+#: 2**22 float32 (16 MB) keeps it in cache between its passes.
+_CHUNK_VALUES = 1 << 22
 
 
 def _patch_grid(image_shape, patch_size, stride):
@@ -96,19 +109,62 @@ def normalize_patches(patches, *, eps=10.0):
     -------
     patches : ndarray of shape (..., patch_dim), float32
 
+    Notes
+    -----
+    Any finite input gives a finite result. Values up to ``2**60`` in
+    magnitude are normalized in float32. Beyond that (where float32 squares
+    would overflow) each patch is first divided by its largest magnitude
+    ``s``, in float64, and normalized with ``eps / s**2``, which is the same
+    function: ``normalize(p, eps) == normalize(p / s, eps / s**2)``. So
+    patches whose variance dwarfs `eps` come out independent of their scale,
+    and patches whose variance is far below `eps` come out near zero.
+
     Examples
     --------
     >>> import numpy as np
     >>> normalize_patches(np.array([[1.0, 3.0], [5.0, 5.0]]), eps=1e-12)
     array([[-1.,  1.],
            [ 0.,  0.]], dtype=float32)
+    >>> normalize_patches(np.array([[1e300, 3e300]]))
+    array([[-1.,  1.]], dtype=float32)
     """
+    patches = np.asarray(patches)
+    if _needs_rescaling(patches):
+        return _normalize_rescaled(patches, eps)
     patches = np.asarray(patches, dtype=np.float32)
     patches -= patches.mean(axis=-1, keepdims=True)
     scale = (patches * patches).mean(axis=-1, keepdims=True)
     scale += eps
     patches /= np.sqrt(scale, out=scale)
     return patches
+
+
+#: Largest magnitude normalized in float32: the mean of squared deviations of
+#: values up to 2**60 stays far below float32's overflow at about 2**128.
+_FLOAT32_SAFE_MAGNITUDE = 2.0**60
+
+
+def _needs_rescaling(values):
+    return (
+        values.dtype.kind == "f"
+        and values.size > 0
+        and float(np.abs(values).max()) > _FLOAT32_SAFE_MAGNITUDE
+    )
+
+
+def _normalize_rescaled(patches, eps):
+    """normalize_patches in float64 with each patch divided by its max |value|."""
+    patches = np.asarray(patches, dtype=np.float64)
+    scale = np.abs(patches).max(axis=-1, keepdims=True)
+    scale[scale == 0] = 1.0
+    patches = patches / scale
+    patches -= patches.mean(axis=-1, keepdims=True)
+    variance = (patches * patches).mean(axis=-1, keepdims=True)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        # eps / s**2 underflows to 0 for huge s: the exact limit.
+        variance += eps / scale**2
+    patches /= np.sqrt(variance)
+    return patches.astype(np.float32)
 
 
 def zca_whitening(patches, *, eps=0.1):
@@ -254,6 +310,161 @@ def pool_activations(codes, *, grid=(2, 2), method="sum"):
     return pooled.reshape(n, -1)
 
 
+class _ChunkEncoder:
+    """Encode and pool chunks of `n_images` images, with buffers made once.
+
+    Calling it on a chunk of shape (n_images, H, W, C) returns the pooled
+    features, shape (n_images, n_features_out). The (patches x words) array
+    is written once per chunk and then read while it is still in cache:
+
+    - triangle: one matrix product gives the squared distances, with the
+      whitening folded into the words. Rows ``[p, |z|**2, 1]`` (``p`` the
+      normalized patch, ``z = (p - mean) @ W`` the whitened one) times
+      columns ``[-2 W c, 1, |c|**2 + 2 mean @ W c]`` equal ``|z - c|**2``.
+      Then square root, row mean, ``max(0, mean - distance)`` and the
+      region sums. A squared distance that rounds below zero gives a NaN
+      square root; it shows in the row mean, and is set to 0 there.
+    - hard: the squared distances in the order of :func:`encode_patches`,
+      their row argmin, and the region histograms by :func:`numpy.bincount`.
+    """
+
+    def __init__(self, n_images, image_shape, bovw):
+        self.bovw = bovw
+        self.n_images = n_images
+        self.triangle = bovw.encoding == "triangle"
+        size, stride = bovw.patch_size, bovw.stride
+        self.n_rows, self.n_cols = _patch_grid(image_shape, size, stride)
+        self.window = (n_images, self.n_rows, self.n_cols, size, size, image_shape[2])
+        n_patches = n_images * self.n_rows * self.n_cols
+        patch_dim = size * size * image_shape[2]
+        self.ones = np.ones(patch_dim, dtype=np.float32)
+        codebook = bovw.codebook_.astype(np.float64)
+        n_words = len(codebook)
+        codebook_sq = np.einsum("ij,ij->i", codebook, codebook)
+        self.distances = np.empty((n_patches, n_words), dtype=np.float32)
+        self.whitened = np.empty((n_patches, patch_dim), dtype=np.float32)
+        if self.triangle:
+            self.augmented = np.empty((n_patches, patch_dim + 2), dtype=np.float32)
+            self.augmented[:, -1] = 1
+            self.patches = self.augmented[:, :-2]
+            self.centered = np.empty_like(self.whitened)
+            words = codebook.T
+            if bovw.whiten:
+                words = bovw.whitening_.astype(np.float64) @ words
+                codebook_sq = codebook_sq + 2 * (bovw.patch_mean_ @ words)
+            self.words = np.vstack([-2 * words, np.ones(n_words), codebook_sq])
+            self.words = self.words.astype(np.float32)
+        else:
+            self.patches = np.empty((n_patches, patch_dim), dtype=np.float32)
+            self.codebook_sq = np.einsum("ij,ij->i", bovw.codebook_, bovw.codebook_)
+
+        grid = _as_pair(bovw.pooling_grid, "pooling_grid")
+        row_starts = _region_starts(self.n_rows, grid[0], "rows")
+        col_starts = _region_starts(self.n_cols, grid[1], "columns")
+        self.row_bounds = list(
+            zip(row_starts, [*row_starts[1:], self.n_rows], strict=True)
+        )
+        self.col_bounds = list(
+            zip(col_starts, [*col_starts[1:], self.n_cols], strict=True)
+        )
+        row_sizes = np.diff(np.append(row_starts, self.n_rows))
+        col_sizes = np.diff(np.append(col_starts, self.n_cols))
+        self.region_sizes = np.outer(row_sizes, col_sizes).ravel()
+        self.n_regions = grid[0] * grid[1]
+        if self.triangle:
+            self.row_sums = np.empty((n_images, self.n_cols, n_words), np.float32)
+            self.pooled = np.empty((n_images, *grid, n_words), dtype=np.float32)
+        else:
+            region = np.repeat(np.arange(grid[0]), row_sizes)[:, None] * grid[1]
+            region = region + np.repeat(np.arange(grid[1]), col_sizes)
+            image = np.arange(n_images)[:, None] * self.n_regions
+            # Histogram bin of each patch's region, before adding its word.
+            self.region_bins = ((image + region.ravel()) * n_words).ravel()
+
+    def __call__(self, chunk):
+        self._normalize(chunk)
+        pooled = self._triangle() if self.triangle else self._hard()
+        pooled = pooled.reshape(self.n_images, self.n_regions, -1)
+        if self.bovw.pooling == "mean":
+            pooled = pooled / self.region_sizes[:, None]
+        return pooled.reshape(self.n_images, -1)
+
+    def _normalize(self, chunk):
+        """normalize_patches of the chunk's patches, into self.patches."""
+        bovw = self.bovw
+        windows = np.lib.stride_tricks.sliding_window_view(
+            chunk, (bovw.patch_size, bovw.patch_size), axis=(1, 2)
+        )[:, : self.n_rows * bovw.stride : bovw.stride, :: bovw.stride]
+        windows = np.moveaxis(windows[:, :, : self.n_cols], 3, -1)
+        patches = self.patches
+        if _needs_rescaling(chunk):
+            patches[...] = _normalize_rescaled(
+                windows.reshape(len(patches), -1), bovw.contrast_eps
+            )
+            return
+        view = patches.view()
+        view.shape = self.window  # raises rather than copy
+        np.copyto(view, windows, casting="unsafe")
+        if not self.triangle:
+            # The arithmetic of normalize_patches, to the bit: nearest words
+            # of equal distance (duplicate words) must tie the same way.
+            patches -= patches.mean(axis=1, keepdims=True)
+            scale = np.multiply(patches, patches, out=self.whitened).mean(
+                axis=1, keepdims=True
+            )
+            scale += bovw.contrast_eps
+            patches /= np.sqrt(scale, out=scale)
+            return
+        patch_dim = patches.shape[1]
+        patches -= (patches @ self.ones / patch_dim)[:, None]
+        scale = np.einsum("ij,ij->i", patches, patches)
+        scale /= patch_dim
+        scale += bovw.contrast_eps
+        patches /= np.sqrt(scale, out=scale)[:, None]
+
+    def _triangle(self):
+        bovw = self.bovw
+        if bovw.whiten:
+            np.subtract(self.patches, bovw.patch_mean_, out=self.centered)
+            whitened = np.matmul(self.centered, bovw.whitening_, out=self.whitened)
+        else:
+            whitened = self.patches
+        np.einsum("ij,ij->i", whitened, whitened, out=self.augmented[:, -2])
+        distances = np.matmul(self.augmented, self.words, out=self.distances)
+        with np.errstate(invalid="ignore"):
+            np.sqrt(distances, out=distances)
+        mean = distances.mean(axis=1, keepdims=True)
+        rounded_below_zero = np.flatnonzero(np.isnan(mean))
+        if len(rounded_below_zero):
+            rows = distances[rounded_below_zero]
+            rows[np.isnan(rows)] = 0
+            distances[rounded_below_zero] = rows
+            mean[rounded_below_zero] = rows.mean(axis=1, keepdims=True)
+        codes = np.subtract(mean, distances, out=distances)
+        np.maximum(codes, 0, out=codes)
+        codes = codes.reshape(self.n_images, self.n_rows, self.n_cols, -1)
+        for i, (top, bottom) in enumerate(self.row_bounds):
+            row_sums = np.add.reduce(codes[:, top:bottom], axis=1, out=self.row_sums)
+            for j, (left, right) in enumerate(self.col_bounds):
+                np.add.reduce(row_sums[:, left:right], axis=1, out=self.pooled[:, i, j])
+        return self.pooled
+
+    def _hard(self):
+        bovw = self.bovw
+        patches = self.patches
+        if bovw.whiten:
+            patches -= bovw.patch_mean_
+            patches = np.matmul(patches, bovw.whitening_, out=self.whitened)
+        distances = np.matmul(patches, bovw.codebook_.T, out=self.distances)
+        distances *= -2
+        distances += self.codebook_sq
+        distances += np.einsum("ij,ij->i", patches, patches)[:, None]
+        np.maximum(distances, 0, out=distances)
+        bins = self.region_bins + distances.argmin(axis=1)
+        n_bins = self.n_images * self.n_regions * len(self.codebook_sq)
+        return np.bincount(bins, minlength=n_bins).astype(np.float32)
+
+
 class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
     """Bag-of-visual-words features with a k-means codebook learned in `fit`.
 
@@ -302,7 +513,16 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         images and rows of ``3*s*s`` values as square RGB images.
     chunk_size : int, default=None
         Images encoded at a time; None picks it so that the codes of a chunk
-        take about 64 MB.
+        (patches x words, float32) take about 16 MB, which stay in cache
+        between the passes over them (3 CIFAR-10 images at the defaults).
+    n_jobs : int, default=None
+        Threads encoding separate chunks in `transform`; None means 1, -1
+        all cores. With more than one, each thread's matrix products run on
+        one BLAS thread; with one, the products use the BLAS threads (as
+        set, e.g., with threadpoolctl) and the element-wise passes one core.
+    verbose : int, default=0
+        Print the progress of `fit` and `transform` (images done, images/s,
+        time left): 1 every tenth of the images, 2 or more every chunk.
 
     Attributes
     ----------
@@ -357,6 +577,8 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
         "image_shape": [tuple, list, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -375,6 +597,8 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         random_state=None,
         image_shape=None,
         chunk_size=None,
+        n_jobs=None,
+        verbose=0,
     ):
         self.n_words = n_words
         self.patch_size = patch_size
@@ -389,6 +613,8 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.image_shape = image_shape
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _check_layout(self, image_shape):
         n_rows, n_cols = _patch_grid(image_shape, self.patch_size, self.stride)
@@ -399,6 +625,31 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
 
     def _fit_images(self, images):
         rng = check_random_state(self.random_state)
+        progress = self._fit_progress("fit (patches)", "patches")
+        patches = self._training_patches(images, rng)
+        if self.whiten:
+            self.patch_mean_, self.whitening_ = zca_whitening(
+                patches, eps=self.whiten_eps
+            )
+            patches = self._whiten(patches)
+        else:
+            self.patch_mean_ = np.zeros(patches.shape[1], dtype=np.float32)
+            self.whitening_ = None
+        progress.total = len(patches)
+        progress.update(len(patches))
+        progress = self._fit_progress("fit (k-means)", "words")
+        self._learn_codebook(patches, rng.randint(np.iinfo(np.int32).max))
+        progress.total = len(self.codebook_)
+        progress.update(len(self.codebook_))
+
+    def _fit_progress(self, action, unit):
+        """A one-line report of a stage of fit, printed when it ends."""
+        return ChunkProgress(
+            type(self).__name__, action, 0, verbose=self.verbose, unit=unit
+        )
+
+    def _training_patches(self, images, rng):
+        """Normalized patches at up to max_patches random positions."""
         n_rows, n_cols = _patch_grid(images.shape[1:], self.patch_size, self.stride)
         n_positions = len(images) * n_rows * n_cols
         n_patches = min(self.max_patches, n_positions)
@@ -417,20 +668,15 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         )
         patches = windows[image, row * self.stride, col * self.stride]
         patches = np.moveaxis(patches, 1, -1).reshape(n_patches, -1)
-        patches = normalize_patches(patches, eps=self.contrast_eps)
-        if self.whiten:
-            self.patch_mean_, self.whitening_ = zca_whitening(
-                patches, eps=self.whiten_eps
-            )
-            patches = self._whiten(patches)
-        else:
-            self.patch_mean_ = np.zeros(patches.shape[1], dtype=np.float32)
-            self.whitening_ = None
+        return normalize_patches(patches, eps=self.contrast_eps)
+
+    def _learn_codebook(self, patches, seed):
         self.kmeans_ = MiniBatchKMeans(
             n_clusters=self.n_words,
             batch_size=2048,
             n_init=1,
-            random_state=rng.randint(np.iinfo(np.int32).max),
+            random_state=seed,
+            verbose=max(0, self.verbose - 1),
         ).fit(patches)
         self.codebook_ = self.kmeans_.cluster_centers_.astype(np.float32)
 
@@ -441,24 +687,31 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
     def _featurize(self, images):
         n_rows, n_cols = _patch_grid(images.shape[1:], self.patch_size, self.stride)
         chunk_size = self.chunk_size or max(
-            1, (1 << 24) // (n_rows * n_cols * self.n_words)
+            1, _CHUNK_VALUES // (n_rows * n_cols * self.n_words)
         )
-        codebook_sq = np.einsum("ij,ij->i", self.codebook_, self.codebook_)
         out = np.empty((len(images), self.n_features_out_), dtype=np.float32)
-        for rows in iter_chunks(len(images), chunk_size):
-            patches = extract_patches(
-                images[rows], patch_size=self.patch_size, stride=self.stride
-            )
-            patches = normalize_patches(patches, eps=self.contrast_eps)
-            patches = patches.reshape(-1, patches.shape[-1])
-            if self.whiten:
-                patches = self._whiten(patches)
-            codes = ENCODINGS[self.encoding](patches, self.codebook_, codebook_sq)
-            out[rows] = pool_activations(
-                codes.reshape(-1, n_rows, n_cols, self.n_words),
-                grid=self.pooling_grid,
-                method=self.pooling,
-            )
+        progress = ChunkProgress(
+            type(self).__name__, "transform", len(images), verbose=self.verbose
+        )
+
+        def featurize(chunks):
+            encoders = {}  # one per chunk length, for the buffers
+            for rows in chunks:
+                chunk = images[rows]
+                if len(chunk) not in encoders:
+                    encoders[len(chunk)] = _ChunkEncoder(
+                        len(chunk), images.shape[1:], self
+                    )
+                out[rows] = encoders[len(chunk)](chunk)
+                progress.update(len(chunk))
+
+        chunks = list(iter_chunks(len(images), chunk_size))
+        if min(effective_n_jobs(self.n_jobs), len(chunks)) > 1:
+            # One BLAS thread per worker: the workers already use the cores.
+            with threadpool_limits(limits=1, user_api="blas"):
+                run_in_threads(featurize, chunks, self.n_jobs)
+        else:
+            featurize(chunks)
         return out
 
     def _feature_names(self):
