@@ -323,7 +323,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         average_after = self._average_after(n_samples)
         if continuing:
             state = self._stored_state(dtype, keep_optimizer=incremental)
-            offset = self._offset
+            offset = None if self._offset is None else self._offset.astype(dtype)
         else:
             # Training on centered features (a reparametrization of the
             # intercept) keeps uncentered data well conditioned.
@@ -549,7 +549,11 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             return float(self.learning_rate_init), None
         if keep and hasattr(self, "learning_rate_"):
             stored = self._preconditioner
-            return self.learning_rate_, stored and Preconditioner(*stored)
+            if stored is None:
+                return self.learning_rate_, None
+            return self.learning_rate_, Preconditioner(
+                *(array.astype(dtype, copy=False) for array in stored)
+            )
         rate, gradient_scale, update_scale = auto_learning_rate(
             scales,
             optimizer=self.optimizer,
