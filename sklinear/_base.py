@@ -22,7 +22,9 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import minimize_scalar
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -186,6 +188,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         Training works on a copy of the state; the fitted attributes are
         set at the end, all together.
         """
+        _reject_array_api(self, X)
         first_call = not hasattr(self, "_params")
         if incremental and first_call:
             self._validate_params()
@@ -750,6 +753,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             ``classes_[0]``; otherwise one score per class.
         """
         check_is_fitted(self)
+        _reject_array_api(self, X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
@@ -893,6 +897,26 @@ class TrainingRun(NamedTuple):
     learning_rate: float
     preconditioner: Preconditioner | None
     offset: np.ndarray | None
+
+
+def _reject_array_api(estimator, X):
+    """A clear error for array API inputs (torch, cupy, ...) under dispatch.
+
+    The engine computes with NumPy; rather than fail deep in scikit-learn's
+    validation, say so and how to convert.
+    """
+    if not get_config().get("array_api_dispatch", False):
+        return
+    if isinstance(X, np.ndarray) or sp.issparse(X) or hasattr(X, "columns"):
+        return
+    if hasattr(X, "__array_namespace__"):
+        kind = f"{type(X).__module__}.{type(X).__qualname__}"
+        raise TypeError(
+            f"{type(estimator).__name__} computes with NumPy and does not support "
+            f"array API inputs yet (got {kind} with "
+            "sklearn.set_config(array_api_dispatch=True)). Convert the data "
+            "with numpy.asarray(X) (for torch: X.cpu().numpy()) before this step."
+        )
 
 
 @contextmanager

@@ -27,7 +27,13 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ._base import BaseLinearSGD, _fit_temperature, _max_row_norm, initial_state
+from ._base import (
+    BaseLinearSGD,
+    _fit_temperature,
+    _max_row_norm,
+    _reject_array_api,
+    initial_state,
+)
 from ._engine import (
     BatchSource,
     LinearObjective,
@@ -144,6 +150,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         self : object
             The fitted search, predicting with the refitted best model.
         """
+        _reject_array_api(self, X)
         candidates = self._candidates()
         base = self._plain_params()
         template = self._plain(**base, **candidates[0])
@@ -195,7 +202,6 @@ class BaseLinearSGDCV(BaseLinearSGD):
             candidates, split_scores, fit_time, score_times, n_iter, len(folds)
         )
         self.n_splits_ = len(folds)
-        self.scorer_ = scorer
         mean = self.cv_results_["mean_test_score"]
         if np.isnan(mean).all():
             raise ValueError(

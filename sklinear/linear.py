@@ -435,8 +435,6 @@ _CV_ATTRIBUTES_DOC = """
         The chosen values (and ``margin_`` for the SVM).
     n_splits_ : int
         Number of folds.
-    scorer_ : callable
-        The scorer used.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
