@@ -172,3 +172,14 @@ def test_bench_cv_quick(tmp_path):
     for entry in results["choice"].values():
         assert set(entry["one_pass_best"]) == {"alpha", "learning_rate_init"}
     assert "One-pass grid search" in markdown
+
+
+def test_bench_dask_quick(tmp_path):
+    pytest.importorskip("distributed")
+    bench = load_benchmark("bench_dask")
+    bench.main(["--quick", "--out", str(tmp_path)])
+    results, markdown = read_outputs(tmp_path, "bench_dask")
+    assert set(results["epoch"]) == {"in memory", "1 worker(s)", "2 worker(s)"}
+    memory = results["memory"]
+    assert 0 <= memory["test_accuracy"] <= 1 and memory["peak_rss_gib"]
+    assert "Larger than memory" in markdown
