@@ -27,6 +27,12 @@ class DistributedTrainingError(RuntimeError):
 
     The message says which round and why (the last error, e.g. a worker that
     died); the estimator being fitted is left as it was before ``fit``.
+
+    Examples
+    --------
+    >>> from sklinear.dask import DistributedTrainingError
+    >>> issubclass(DistributedTrainingError, RuntimeError)
+    True
     """
 
 

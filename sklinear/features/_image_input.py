@@ -201,6 +201,15 @@ def as_image_batch(X, *, image_shape=None, estimator=None, reset=True):
         For input of the wrong dimension, an `image_shape` that does not match
         the data, NaN or infinite values, non-numeric values, or an empty
         batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear.features import as_image_batch
+    >>> as_image_batch(np.zeros((2, 3072), dtype=np.uint8)).shape  # RGB rows
+    (2, 32, 32, 3)
+    >>> as_image_batch(np.zeros((2, 6, 4)), image_shape=(6, 4)).shape
+    (2, 6, 4, 1)
     """
     image_shape = _check_image_shape(image_shape)
     if input_namespace(X) is not None:
