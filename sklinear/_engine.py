@@ -82,12 +82,12 @@ class LinearObjective:
         Whether the intercept row is trained (its gradient is zero if not).
     offset : ndarray of shape (n_features,) or (n_features, K * C), default=None
         Center of the data (per column): the scores are ``(X - offset) @ W +
-        b``. This
-        reparametrizes the intercept (the public one is ``b - offset @ W``)
-        and leaves the objective unchanged, but makes it far better
-        conditioned when the features are not centered (a direction along
-        the mean no longer dwarfs the others). ``X`` is never centered: the
-        correction is a product with ``offset``, a rank-one term.
+        b``. This reparametrizes the intercept (the public one is ``b -
+        offset @ W``) and leaves the objective unchanged, but makes it far
+        better conditioned when the features are not centered (a direction
+        along the mean no longer dwarfs the others). ``X`` is never
+        centered: the correction is a product with ``offset``, a rank-one
+        term.
     """
 
     def __init__(
