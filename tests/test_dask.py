@@ -1,4 +1,4 @@
-"""Distributed training on dask arrays (sklinear.dask), on local clusters of processes."""
+"""Distributed training on dask arrays (sklinear.dask), on local process clusters."""
 
 import os
 import pickle

@@ -48,18 +48,18 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     Two modes:
 
-    ``"mixing"`` (iterative parameter mixing; McDonald et al. 2010,
-    Zinkevich et al. 2010)
-        Each round, every worker runs one epoch of the estimator's minibatch
-        optimizer over its blocks, starting from the current parameters;
-        the client averages the workers' parameters, optimizer states (Adam's
-        moments, velocities) and running averages, weighted by their
-        training weight. Early stopping, ``tol``, the schedules and
+    ``"mixing"``
+        Iterative parameter mixing (McDonald et al. 2010, Zinkevich et al.
+        2010). Each round, every worker runs one epoch of the estimator's
+        minibatch optimizer over its blocks, starting from the current
+        parameters; the client averages the workers' parameters, optimizer
+        states (Adam's moments, velocities) and running averages, weighted by
+        their training weight. Early stopping, ``tol``, the schedules and
         ``loss_curve_`` work per round as per epoch in the plain estimator.
         With one worker holding one block it is exactly the plain fit.
-    ``"full_batch"`` (synchronous gradients)
-        Each round, every worker returns the loss and gradient sums of its
-        blocks and the client adds them: the exact objective. With
+    ``"full_batch"``
+        Synchronous gradients. Each round, every worker returns the loss and
+        gradient sums of its blocks and the client adds them: the exact objective. With
         ``solver="lbfgs"`` the client runs ``scipy.optimize.minimize(...,
         method="L-BFGS-B")`` on it, which reaches the optimum of a smooth
         objective (log-loss or squared hinge with an L2 or no penalty) in a
