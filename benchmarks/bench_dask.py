@@ -153,14 +153,19 @@ def _generated(n_rows, n_features, rows_per_block, seed=0):
     import dask.array as da
 
     centers = np.random.default_rng(seed).standard_normal((10, n_features)) * 0.05
+    centers = centers.astype(np.float32)
 
     def labels(i, n):
         return np.random.default_rng((seed, i)).integers(0, 10, n)
 
     def block(i, n):
+        # Drawn in float32: a float64 draw would double the block's memory on
+        # workers whose limit is the point of the run.
         rng = np.random.default_rng((seed, i))
         y = rng.integers(0, 10, n)
-        return (centers[y] + rng.standard_normal((n, n_features))).astype(np.float32)
+        X = rng.standard_normal((n, n_features), dtype=np.float32)
+        X += centers[y]
+        return X
 
     sizes = [min(rows_per_block, n_rows - s) for s in range(0, n_rows, rows_per_block)]
     blocks = [
@@ -180,7 +185,7 @@ def memory(large_gib, memory_limit, epochs):
 
     n_features = 3072
     n_rows = int(large_gib * 2**30 / (4 * n_features))
-    X, y, block, labels = _generated(n_rows, n_features, 20_000)
+    X, y, block, labels = _generated(n_rows, n_features, 10_000)
     cluster, client = _cluster(2, memory_limit=memory_limit)
     peaks = {}
     stop = threading.Event()

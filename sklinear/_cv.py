@@ -16,6 +16,7 @@ from itertools import product
 
 import numpy as np
 from scipy.stats import rankdata
+from sklearn import config_context
 from sklearn.base import _fit_context
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
@@ -189,15 +190,17 @@ class BaseLinearSGDCV(BaseLinearSGD):
 
         split_scores = np.full((len(folds), len(candidates)), np.nan)
         score_times = np.zeros((len(folds), len(candidates)))
-        for k, (model, fold) in enumerate(zip(models, fold_of, strict=True)):
-            if diverged[k]:
-                continue
-            candidate = k // len(folds)
-            _set_fitted(model, params[k], temperatures[k], classes, X.shape[1])
-            test_fold = folds[fold][1]
-            tic = time.perf_counter()
-            split_scores[fold, candidate] = scorer(model, X[test_fold], y[test_fold])
-            score_times[fold, candidate] = time.perf_counter() - tic
+        tests = [(X[test], y[test]) for _, test in folds]  # one copy per fold
+        # X was checked at the start of fit: not once more per model.
+        with config_context(assume_finite=True):
+            for k, (model, fold) in enumerate(zip(models, fold_of, strict=True)):
+                if diverged[k]:
+                    continue
+                candidate = k // len(folds)
+                _set_fitted(model, params[k], temperatures[k], classes, X.shape[1])
+                tic = time.perf_counter()
+                split_scores[fold, candidate] = scorer(model, *tests[fold])
+                score_times[fold, candidate] = time.perf_counter() - tic
         self.cv_results_ = _cv_results(
             candidates, split_scores, fit_time, score_times, n_iter, len(folds)
         )

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from ._elementwise import row_blocks
 from ._schedules import SCHEDULES
 
 _SCORE_CHUNK = 512
@@ -170,12 +171,29 @@ class LinearObjective:
             else:
                 np.dot(X.T, dscores, out=out[:-1])
             column_sums = dscores.sum(axis=0)
-            if self.offset is not None:
-                self._subtract_offset_term(out[:-1], column_sums)
-            for term in self.smooth_terms:
-                term.add_gradient(W, out[:-1])
+            blocks = row_blocks(W.shape)
+            if blocks is None:
+                if self.offset is not None:
+                    self._subtract_offset_term(out[:-1], column_sums)
+                for term in self.smooth_terms:
+                    term.add_gradient(W, out[:-1])
+            else:
+                self._add_terms_blockwise(out[:-1], W, column_sums, blocks)
             out[-1] = column_sums if self.fit_intercept else 0.0
         return value
+
+    def _add_terms_blockwise(self, grad_W, W, column_sums, blocks):
+        """The centering and smooth penalty terms, by row blocks."""
+        offset = self.offset
+        if offset is not None and offset.ndim == 1:
+            offset = offset[:, None]
+
+        for rows in blocks:
+            grad = grad_W[rows]
+            if offset is not None:
+                grad -= offset[rows] * column_sums
+            for term in self.smooth_terms:
+                term.add_gradient(W[rows], grad)
 
     def _subtract_offset_term(self, grad_W, column_sums):
         """``grad_W -= offset (outer) column_sums``: the gradient of centering.
@@ -450,12 +468,55 @@ def apply_gradient(
     ndarray of shape (K,)
         The full objective at the parameters before the step.
     """
-    if preconditioner is not None:
-        grad *= preconditioner.gradient
-    update, state.optimizer_state = optimizer.update(grad, state.optimizer_state, lr)
-    return _finish_step(
-        state, objective, optimizer, update, value, lr, preconditioner, n_rows
-    )
+    if objective.step_terms:
+        value = value + objective.nonsmooth_value(state.params)
+    blocks = row_blocks(grad.shape)
+    if blocks is None:
+        if preconditioner is not None:
+            grad *= preconditioner.gradient
+        update, state.optimizer_state = optimizer.update(
+            grad, state.optimizer_state, lr
+        )
+        if preconditioner is not None:
+            update *= preconditioner.update
+        state.params += update
+    else:
+        _descend_blockwise(state, optimizer, grad, lr, preconditioner, blocks)
+    _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, blocks)
+    return value
+
+
+def _descend_blockwise(state, optimizer, grad, lr, preconditioner, blocks):
+    """The optimizer's update and its application, block of rows by block.
+
+    The optimizer sees each block's rows of the gradient and of its state
+    arrays (views, updated in place), and its own copy of the per-column
+    entries (Adam's step counts): every block advances them alike, and the
+    last block's copy is kept.
+    """
+    params, optimizer_state = state.params, state.optimizer_state
+    by_row = {
+        name: isinstance(value, np.ndarray) and value.shape == params.shape
+        for name, value in optimizer_state.items()
+    }
+    for rows in blocks:
+        block_grad = grad[rows]
+        if preconditioner is not None:
+            block_grad *= preconditioner.gradient[rows]
+        given = {
+            name: value[rows] if by_row[name] else copy.copy(value)
+            for name, value in optimizer_state.items()
+        }
+        update, block_state = optimizer.update(block_grad, dict(given), lr)
+        if preconditioner is not None:
+            update *= preconditioner.update[rows]
+        params[rows] += update
+        for name, value in block_state.items():
+            if by_row[name] and value is not given[name]:
+                optimizer_state[name][rows] = value
+    for name, value in block_state.items():
+        if not by_row[name]:
+            optimizer_state[name] = value
 
 
 def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
@@ -478,32 +539,30 @@ def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
         objective=batch_objective,
         random_state=state.rng,
     )
-    return _finish_step(
-        state, objective, optimizer, update, value, lr, None, len(y_batch)
-    )
-
-
-def _finish_step(
-    state, objective, optimizer, update, value, lr, preconditioner, n_rows
-):
-    """Apply ``update``; then the penalty steps and the running average."""
-    params = state.params
     if objective.step_terms:
         value = value + objective.nonsmooth_value(params)
-    if preconditioner is not None:
-        update *= preconditioner.update
     params += update
+    _finish_step(state, objective, optimizer, lr, None, len(y_batch), None)
+    return value
+
+
+def _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, blocks):
+    """After the update: the penalty's steps, then the running average."""
+    params = state.params
     objective.after_step(
         params, lambda: _step_size(optimizer, state.optimizer_state, lr, preconditioner)
     )
-    if state.average is not None:
-        state.samples += n_rows
-        if state.samples >= state.average_from:
-            state.n_averaged += 1
-            step = params - state.average
-            step /= state.n_averaged.astype(params.dtype)
-            state.average += step
-    return value
+    if state.average is None:
+        return
+    state.samples += n_rows
+    if state.samples < state.average_from:
+        return
+    state.n_averaged += 1
+    count = state.n_averaged.astype(params.dtype)
+    for rows in blocks or [slice(None)]:
+        step = params[rows] - state.average[rows]
+        step /= count
+        state.average[rows] += step
 
 
 def _step_size(optimizer, optimizer_state, lr, preconditioner):
