@@ -190,17 +190,20 @@ class BaseLinearSGDCV(BaseLinearSGD):
 
         split_scores = np.full((len(folds), len(candidates)), np.nan)
         score_times = np.zeros((len(folds), len(candidates)))
-        tests = [(X[test], y[test]) for _, test in folds]  # one copy per fold
-        # X was checked at the start of fit: not once more per model.
+        # Fold by fold: one copy of a fold's test rows at a time, and X
+        # (checked at the start of fit) not checked again for every model.
         with config_context(assume_finite=True):
-            for k, (model, fold) in enumerate(zip(models, fold_of, strict=True)):
-                if diverged[k]:
-                    continue
-                candidate = k // len(folds)
-                _set_fitted(model, params[k], temperatures[k], classes, X.shape[1])
-                tic = time.perf_counter()
-                split_scores[fold, candidate] = scorer(model, *tests[fold])
-                score_times[fold, candidate] = time.perf_counter() - tic
+            for fold, (_, test) in enumerate(folds):
+                X_test, y_test = X[test], y[test]
+                for candidate in range(len(candidates)):
+                    k = candidate * len(folds) + fold
+                    if diverged[k]:
+                        continue
+                    model = models[k]
+                    _set_fitted(model, params[k], temperatures[k], classes, X.shape[1])
+                    tic = time.perf_counter()
+                    split_scores[fold, candidate] = scorer(model, X_test, y_test)
+                    score_times[fold, candidate] = time.perf_counter() - tic
         self.cv_results_ = _cv_results(
             candidates, split_scores, fit_time, score_times, n_iter, len(folds)
         )
