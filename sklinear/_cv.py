@@ -204,6 +204,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
                     tic = time.perf_counter()
                     split_scores[fold, candidate] = scorer(model, X_test, y_test)
                     score_times[fold, candidate] = time.perf_counter() - tic
+                del X_test  # before the next fold's copy
         self.cv_results_ = _cv_results(
             candidates, split_scores, fit_time, score_times, n_iter, len(folds)
         )
