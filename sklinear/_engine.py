@@ -158,42 +158,75 @@ class LinearObjective:
         ndarray of shape (K,)
             Weighted mean data loss plus the smooth penalty, in float64.
         """
+        value, column_sums = self.data_value_and_grad(params, X, y, weight, out)
+        if out is None:
+            return value
+        blocks = row_blocks(params.shape)
+        if blocks is None:
+            W = params[:-1]
+            if self.offset is not None:
+                self._subtract_offset_term(out[:-1], column_sums)
+            for term in self.smooth_terms:
+                term.add_gradient(W, out[:-1])
+        else:
+            for rows in blocks:
+                self.add_terms(out, params, column_sums, rows)
+        return value
+
+    def data_value_and_grad(self, params, X, y, weight, out=None):
+        """:meth:`value_and_grad` without the centering and penalty gradients.
+
+        Those are elementwise and are added row by row by :meth:`add_terms`
+        (the engine does it while each block of rows is in cache for the
+        optimizer's update). The value is complete.
+
+        Returns
+        -------
+        value : ndarray of shape (K,)
+            As :meth:`value_and_grad`.
+        column_sums : ndarray of shape (K * C,) or None
+            The sums of the score gradients over the batch (None without
+            ``out``), which :meth:`add_terms` needs.
+        """
         scores = self.decision(params, X)
         if self.n_models > 1:
             scores = scores.reshape(len(scores), self.n_models, self.n_classes)
         loss, dscores = self.loss(scores, y, weight, **self.loss_params)
-        W = params[:-1]
-        value = self._penalty_value(self.smooth_terms, W, loss)
-        if out is not None:
-            dscores = dscores.reshape(len(dscores), -1)
-            if sp.issparse(X):
-                out[:-1] = X.T @ dscores
-            else:
-                np.dot(X.T, dscores, out=out[:-1])
-            column_sums = dscores.sum(axis=0)
-            blocks = row_blocks(W.shape)
-            if blocks is None:
-                if self.offset is not None:
-                    self._subtract_offset_term(out[:-1], column_sums)
-                for term in self.smooth_terms:
-                    term.add_gradient(W, out[:-1])
-            else:
-                self._add_terms_blockwise(out[:-1], W, column_sums, blocks)
-            out[-1] = column_sums if self.fit_intercept else 0.0
-        return value
+        value = self._penalty_value(self.smooth_terms, params[:-1], loss)
+        if out is None:
+            return value, None
+        dscores = dscores.reshape(len(dscores), -1)
+        if sp.issparse(X):
+            out[:-1] = X.T @ dscores
+        else:
+            np.dot(X.T, dscores, out=out[:-1])
+        column_sums = dscores.sum(axis=0)
+        out[-1] = column_sums if self.fit_intercept else 0.0
+        return value, column_sums
 
-    def _add_terms_blockwise(self, grad_W, W, column_sums, blocks):
-        """The centering and smooth penalty terms, by row blocks."""
-        offset = self.offset
-        if offset is not None and offset.ndim == 1:
-            offset = offset[:, None]
+    def add_terms(self, grad, params, column_sums, rows):
+        """Add the centering and smooth penalty gradients to rows ``rows``.
 
-        for rows in blocks:
-            grad = grad_W[rows]
-            if offset is not None:
-                grad -= offset[rows] * column_sums
-            for term in self.smooth_terms:
-                term.add_gradient(W[rows], grad)
+        Parameters
+        ----------
+        grad : ndarray of the shape of ``params``
+            The data gradient of :meth:`data_value_and_grad`; updated in place.
+        params : ndarray of shape (n_features + 1, K * C)
+            The parameters it was computed at.
+        column_sums : ndarray of shape (K * C,)
+            From :meth:`data_value_and_grad`.
+        rows : slice
+            Rows of ``params`` (the intercept row, the last, takes no term).
+        """
+        rows = slice(rows.start, min(rows.stop, len(params) - 1))
+        if rows.start >= rows.stop:
+            return
+        block = grad[rows]
+        if self.offset is not None:
+            offset = self.offset[rows]
+            block -= (offset[:, None] if offset.ndim == 1 else offset) * column_sums
+        for term in self.smooth_terms:
+            term.add_gradient(params[rows], block)
 
     def _subtract_offset_term(self, grad_W, column_sums):
         """``grad_W -= offset (outer) column_sums``: the gradient of centering.
@@ -429,14 +462,38 @@ def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
         return _random_search_step(
             state, objective, optimizer, batch, lr, preconditioner
         )
-    value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
+    column_sums = None
+    if row_blocks(params.shape) is None:
+        value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
+    else:
+        # The centering and penalty gradients join the block loop of the step.
+        value, column_sums = objective.data_value_and_grad(
+            params, X_batch, y_batch, w_batch, out=grad
+        )
     return apply_gradient(
-        state, objective, optimizer, grad, value, lr, preconditioner, len(y_batch)
+        state,
+        objective,
+        optimizer,
+        grad,
+        value,
+        lr,
+        preconditioner,
+        len(y_batch),
+        column_sums=column_sums,
     )
 
 
 def apply_gradient(
-    state, objective, optimizer, grad, value, lr, preconditioner=None, n_rows=0
+    state,
+    objective,
+    optimizer,
+    grad,
+    value,
+    lr,
+    preconditioner=None,
+    n_rows=0,
+    *,
+    column_sums=None,
 ):
     """The optimizer step for a gradient already computed, in place on ``state``.
 
@@ -462,16 +519,23 @@ def apply_gradient(
         Diagonal change of variables.
     n_rows : int, default=0
         Rows the gradient was computed on (counted for averaging).
+    column_sums : ndarray of shape (K * C,), default=None
+        If given, ``grad`` is the data gradient of
+        :meth:`LinearObjective.data_value_and_grad`, and the centering and
+        penalty gradients are added here, block by block.
 
     Returns
     -------
     ndarray of shape (K,)
         The full objective at the parameters before the step.
     """
+    params = state.params
     if objective.step_terms:
-        value = value + objective.nonsmooth_value(state.params)
+        value = value + objective.nonsmooth_value(params)
     blocks = row_blocks(grad.shape)
     if blocks is None:
+        if column_sums is not None:
+            objective.add_terms(grad, params, column_sums, slice(0, len(params)))
         if preconditioner is not None:
             grad *= preconditioner.gradient
         update, state.optimizer_state = optimizer.update(
@@ -479,16 +543,48 @@ def apply_gradient(
         )
         if preconditioner is not None:
             update *= preconditioner.update
-        state.params += update
+        params += update
+        _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, None)
+    elif objective.step_terms:
+        _descend_blockwise(
+            state, objective, optimizer, grad, lr, preconditioner, blocks, column_sums
+        )
+        _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, blocks)
     else:
-        _descend_blockwise(state, optimizer, grad, lr, preconditioner, blocks)
-    _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, blocks)
+        # Nothing comes between the update and the running average, which
+        # then joins the block loop too.
+        count = _average_count(state, n_rows)
+        _descend_blockwise(
+            state,
+            objective,
+            optimizer,
+            grad,
+            lr,
+            preconditioner,
+            blocks,
+            column_sums,
+            count,
+        )
+        objective.after_step(params, None)
     return value
 
 
-def _descend_blockwise(state, optimizer, grad, lr, preconditioner, blocks):
-    """The optimizer's update and its application, block of rows by block.
+def _descend_blockwise(
+    state,
+    objective,
+    optimizer,
+    grad,
+    lr,
+    preconditioner,
+    blocks,
+    column_sums=None,
+    average_count=None,
+):
+    """The step, block of rows by block, each block in cache throughout.
 
+    For each block: the centering and penalty gradients (if ``column_sums``
+    is given), the preconditioner, the optimizer's update and its
+    application, and the running average (if ``average_count`` is given).
     The optimizer sees each block's rows of the gradient and of its state
     arrays (views, updated in place), and its own copy of the per-column
     entries (Adam's step counts): every block advances them alike, and the
@@ -500,6 +596,8 @@ def _descend_blockwise(state, optimizer, grad, lr, preconditioner, blocks):
         for name, value in optimizer_state.items()
     }
     for rows in blocks:
+        if column_sums is not None:
+            objective.add_terms(grad, params, column_sums, rows)
         block_grad = grad[rows]
         if preconditioner is not None:
             block_grad *= preconditioner.gradient[rows]
@@ -514,6 +612,10 @@ def _descend_blockwise(state, optimizer, grad, lr, preconditioner, blocks):
         for name, value in block_state.items():
             if by_row[name] and value is not given[name]:
                 optimizer_state[name][rows] = value
+        if average_count is not None:
+            if not objective.fit_intercept and rows.stop >= len(params):
+                params[-1] = 0.0  # as after_step does before averaging
+            _average_rows(state, rows, average_count)
     for name, value in block_state.items():
         if not by_row[name]:
             optimizer_state[name] = value
@@ -548,21 +650,35 @@ def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
 
 def _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, blocks):
     """After the update: the penalty's steps, then the running average."""
-    params = state.params
     objective.after_step(
-        params, lambda: _step_size(optimizer, state.optimizer_state, lr, preconditioner)
+        state.params,
+        lambda: _step_size(optimizer, state.optimizer_state, lr, preconditioner),
     )
+    count = _average_count(state, n_rows)
+    if count is not None:
+        for rows in blocks or [slice(None)]:
+            _average_rows(state, rows, count)
+
+
+def _average_count(state, n_rows):
+    """Count a step of ``n_rows`` rows: the per-column steps in the average.
+
+    None if there is no average, or if it has not started yet.
+    """
     if state.average is None:
-        return
+        return None
     state.samples += n_rows
     if state.samples < state.average_from:
-        return
+        return None
     state.n_averaged += 1
-    count = state.n_averaged.astype(params.dtype)
-    for rows in blocks or [slice(None)]:
-        step = params[rows] - state.average[rows]
-        step /= count
-        state.average[rows] += step
+    return state.n_averaged.astype(state.params.dtype)
+
+
+def _average_rows(state, rows, count):
+    """Move the running average of rows ``rows`` towards the parameters."""
+    step = state.params[rows] - state.average[rows]
+    step /= count
+    state.average[rows] += step
 
 
 def _step_size(optimizer, optimizer_state, lr, preconditioner):

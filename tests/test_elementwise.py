@@ -24,6 +24,8 @@ CONFIGS = [
     (MulticlassSVMSGD, {"optimizer": "momentum"}),
     (MulticlassSVMSGD, {"optimizer": "nesterov", "learning_rate_init": 1e-3}),
     (MulticlassSVMSGD, {"optimizer": "adam", "average": 20, "dropout": 0.2}),
+    (SoftmaxSGD, {"fit_intercept": False, "average": True}),
+    (SoftmaxSGD, {"learning_rate": "adaptive", "early_stopping": True}),
 ]
 
 
