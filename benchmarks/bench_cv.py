@@ -16,8 +16,9 @@ Two sections:
   the candidate each search picks and its mean CV score, for both
   estimators, against ``GridSearchCV`` on the same grid and splits.
 
-Every timing is one run (these fits take seconds to minutes), in wall-clock
-seconds, with the machine's load recorded before and after.
+The one-pass search and GridSearchCV(SoftmaxSGD) are timed in ``--repeats``
+interleaved rounds (medians; every round is listed); SGDClassifier's search
+once. Wall-clock seconds, with the machine's load recorded before and after.
 """
 
 import sys
@@ -70,17 +71,28 @@ def speed_data(path, n_samples, quick):
 
 
 def _timed(function):
-    tracemalloc.start()
     start = time.perf_counter()
     result = function()
-    seconds = time.perf_counter() - start
+    return time.perf_counter() - start, result
+
+
+def _peak(function):
+    """Peak traced memory of ``function()`` (tracemalloc slows it: not timed)."""
+    tracemalloc.start()
+    function()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return seconds, peak, result
+    return peak
 
 
-def speed(X, y, sgd_candidates, quick):
-    """Wall time and peak memory of each search on the same grid and folds."""
+def speed(X, y, sgd_candidates, repeats, quick):
+    """Wall time and peak memory of each search on the same grid and folds.
+
+    The one-pass search and GridSearchCV with 1 and 2 jobs are timed in
+    ``repeats`` interleaved rounds (medians reported); peak memory is
+    measured in a separate, untimed run, because tracemalloc slows every
+    allocation.
+    """
     from sklearn.linear_model import SGDClassifier
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -89,39 +101,44 @@ def speed(X, y, sgd_candidates, quick):
     cv = StratifiedKFold(FOLDS, shuffle=True, random_state=0)
     plain = {"max_iter": EPOCHS, "tol": None, "random_state": 0}
     grid = {"alpha": list(ALPHAS), "learning_rate_init": list(LEARNING_RATES)}
-    results = {}
-    print("  SoftmaxSGDCV ...", file=sys.stderr, flush=True)
-    seconds, peak, search = _timed(
-        lambda: SoftmaxSGDCV(
+    searches = {
+        "SoftmaxSGDCV (one pass)": lambda: SoftmaxSGDCV(
             alphas=ALPHAS, learning_rates=LEARNING_RATES, cv=cv, **plain
-        ).fit(X, y)
-    )
-    results["SoftmaxSGDCV (one pass)"] = {
-        "seconds": seconds,
-        "peak_bytes": peak,
-        "best_params": _plain_params(search.best_params_),
-        "best_score": search.best_score_,
+        ),
+        "GridSearchCV(SoftmaxSGD), n_jobs=1": lambda: GridSearchCV(
+            SoftmaxSGD(**plain), grid, cv=cv, n_jobs=1
+        ),
+        "GridSearchCV(SoftmaxSGD), n_jobs=2": lambda: GridSearchCV(
+            SoftmaxSGD(**plain), grid, cv=cv, n_jobs=2
+        ),
     }
-    for n_jobs in (1, 2):
-        print(f"  GridSearchCV(SoftmaxSGD) n_jobs={n_jobs} ...", file=sys.stderr)
-        seconds, peak, search = _timed(
-            lambda n_jobs=n_jobs: GridSearchCV(
-                SoftmaxSGD(**plain), grid, cv=cv, n_jobs=n_jobs
-            ).fit(X, y)
-        )
-        results[f"GridSearchCV(SoftmaxSGD), n_jobs={n_jobs}"] = {
-            "seconds": seconds,
-            "peak_bytes": peak,
-            "best_params": search.best_params_,
+    times = {name: [] for name in searches}
+    fitted = {}
+    for round_ in range(repeats):
+        for name, make in searches.items():
+            print(f"  {name}, round {round_ + 1} ...", file=sys.stderr, flush=True)
+            seconds, fitted[name] = _timed(lambda make=make: make().fit(X, y))
+            times[name].append(seconds)
+    results = {}
+    for name, search in fitted.items():
+        results[name] = {
+            "seconds": float(np.median(times[name])),
+            "all_seconds": times[name],
+            "best_params": _plain_params(search.best_params_),
             "best_score": search.best_score_,
         }
+    for name in ("SoftmaxSGDCV (one pass)", "GridSearchCV(SoftmaxSGD), n_jobs=1"):
+        print(f"  {name}, peak memory ...", file=sys.stderr, flush=True)
+        results[name]["peak_bytes"] = _peak(
+            lambda name=name: searches[name]().fit(X, y)
+        )
     n_sgd = len(SGD_ETA0) * len(ALPHAS)
     timed = min(sgd_candidates, n_sgd)
     sgd_grid = [
         {"alpha": [alpha], "eta0": [eta0]} for eta0 in SGD_ETA0 for alpha in ALPHAS
     ][:timed]
     print(f"  GridSearchCV(SGDClassifier), {timed} candidates ...", file=sys.stderr)
-    seconds, peak, _ = _timed(
+    seconds, _ = _timed(
         lambda: GridSearchCV(
             SGDClassifier(
                 loss="log_loss",
@@ -137,8 +154,8 @@ def speed(X, y, sgd_candidates, quick):
     )
     results["GridSearchCV(SGDClassifier), n_jobs=1"] = {
         "seconds": seconds * n_sgd / timed,
+        "all_seconds": [seconds * n_sgd / timed],
         "timed_candidates": timed,
-        "peak_bytes": peak,
     }
     ours = results["SoftmaxSGDCV (one pass)"]["seconds"]
     for entry in results.values():
@@ -217,19 +234,34 @@ def report(results):
             note = ""
             if "timed_candidates" in entry:
                 note = f" (scaled from {entry['timed_candidates']} of 16 candidates)"
+            peak = entry.get("peak_bytes")
             rows.append(
                 [
                     name + note,
                     f"{entry['seconds']:.1f}",
+                    ", ".join(f"{s:.1f}" for s in entry["all_seconds"]),
                     f"{entry['x_one_pass']:.2f}",
-                    f"{entry['peak_bytes'] / size:.2f}",
+                    "–" if peak is None else f"{peak / size:.2f}",
                 ]
             )
         lines.append(
             markdown_table(
-                ["search", "seconds", "x the one-pass time", "peak memory / X"], rows
+                [
+                    "search",
+                    "seconds (median)",
+                    "each round",
+                    "x the one-pass time",
+                    "peak memory / X",
+                ],
+                rows,
             )
         )
+        lines += [
+            "",
+            "Peak memory: tracemalloc in a separate untimed run (NumPy's "
+            "allocations in this process; with n_jobs=2 the fits run in worker "
+            "processes, not measured).",
+        ]
         lines.append("")
     if "choice" in results:
         lines += [f"## Choice, {results['choice_source']}", ""]
@@ -303,7 +335,13 @@ def main(argv=None):
             results["speed_source"] = source
             results["speed_bytes"] = X.nbytes
             print(f"speed on {source} ...", file=sys.stderr)
-            results["speed"] = speed(X, y, args.sgd_candidates, args.quick)
+            results["speed"] = speed(
+                X,
+                y,
+                args.sgd_candidates,
+                args.repeats or (1 if args.quick else 3),
+                args.quick,
+            )
             del X, y
         if "choice" in args.sections:
             if args.data is None or args.quick:
