@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -136,7 +137,9 @@ def test_bench_speed_times_a_baseline_checkout_in_the_same_run(tmp_path):
     results, markdown = read_outputs(tmp_path, "bench_speed")
     acceptance = results["acceptance"]
     assert "baseline SoftmaxSGD shuffle=True" in acceptance
-    assert acceptance["SoftmaxSGD shuffle=True"]["x_baseline_cpu"] > 0
+    # At the quick sizes the per-epoch difference is noise and may be
+    # negative: only check that the ratio was computed.
+    assert np.isfinite(acceptance["SoftmaxSGD shuffle=True"]["x_baseline_cpu"])
     assert results["acceptance_params"] == {"average": False}
     assert "x baseline (CPU)" in markdown
 

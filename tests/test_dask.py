@@ -251,7 +251,9 @@ def test_dask_ml_incremental_drives_partial_fit(two_workers):
     X, y = _digits()
     X_dask = da.from_array(X, chunks=(450, 64))
     y_dask = da.from_array(y, chunks=450)
-    incremental = wrappers.Incremental(SoftmaxSGD(random_state=0), scoring="accuracy")
+    incremental = wrappers.Incremental(
+        SoftmaxSGD(random_state=0), scoring="accuracy", random_state=0
+    )
     incremental.fit(X_dask, y_dask, classes=np.unique(y))
     assert incremental.estimator_.n_iter_ == 4  # one partial_fit per block
     assert incremental.score(X_dask, y_dask) > 0.85
