@@ -545,27 +545,21 @@ def apply_gradient(
             update *= preconditioner.update
         params += update
         _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, None)
-    elif objective.step_terms:
-        _descend_blockwise(
-            state, objective, optimizer, grad, lr, preconditioner, blocks, column_sums
-        )
-        _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, blocks)
     else:
-        # Nothing comes between the update and the running average, which
-        # then joins the block loop too.
-        count = _average_count(state, n_rows)
+        # Without proximal or projection steps nothing comes between the
+        # update and the running average, which then joins the block loop.
+        fused = not objective.step_terms
+        count = _average_count(state, n_rows) if fused else None
         _descend_blockwise(
-            state,
-            objective,
-            optimizer,
-            grad,
-            lr,
-            preconditioner,
-            blocks,
-            column_sums,
-            count,
-        )
-        objective.after_step(params, None)
+            state, objective, optimizer, grad, lr, preconditioner, blocks,
+            column_sums=column_sums, average_count=count,
+        )  # fmt: skip
+        if fused:
+            objective.after_step(params, None)
+        else:
+            _finish_step(
+                state, objective, optimizer, lr, preconditioner, n_rows, blocks
+            )
     return value
 
 
