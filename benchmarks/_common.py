@@ -399,6 +399,15 @@ def load_digits_split(random_state=0):
     return X_train, y_train, X_test, y_test
 
 
+def synthetic_images(n, seed=0):
+    """Smooth random color images with edges, CIFAR-sized, uint8."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, size=(n, 8, 8, 3)).astype(np.float32)
+    images = np.repeat(np.repeat(coarse, 4, axis=1), 4, axis=2)
+    images += rng.normal(0, 12, size=images.shape)
+    return np.clip(images, 0, 255).astype(np.uint8)
+
+
 def synthetic_classification(n_samples, n_features, n_classes=10, *, seed=0):
     """Gaussian classes in float32, standardized-looking, built without copies.
 

@@ -40,6 +40,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 import tracemalloc
 import warnings
@@ -55,6 +56,10 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklinear.features import HOG, BagOfVisualWords, ColorHistogram, hog_batch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import synthetic_images  # noqa: E402
+
 HOG_SETTINGS = {
     "skimage default (color)": {"channel_axis": -1},
     "CS231n-like (gray, 1x1 L1 blocks)": {
@@ -63,15 +68,6 @@ HOG_SETTINGS = {
         "gray": True,
     },
 }
-
-
-def synthetic_images(n, seed=0):
-    """Smooth random color images with edges, CIFAR-sized, uint8."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.integers(0, 256, size=(n, 8, 8, 3)).astype(np.float32)
-    images = np.repeat(np.repeat(coarse, 4, axis=1), 4, axis=2)
-    images += rng.normal(0, 12, size=images.shape)
-    return np.clip(images, 0, 255).astype(np.uint8)
 
 
 def _median_time(func, repeats):

@@ -18,12 +18,18 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklinear.features import hog_batch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import synthetic_images  # noqa: E402
 
 SETTINGS = {
     "default (color, 3x3 L2-Hys blocks)": ({}, {"channel_axis": -1}),
@@ -32,15 +38,6 @@ SETTINGS = {
         {"cells_per_block": (1, 1), "block_norm": "L1"},
     ),
 }
-
-
-def synthetic_images(n, seed=0):
-    """Smooth random color images with edges, CIFAR-sized, uint8."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.integers(0, 256, size=(n, 8, 8, 3)).astype(np.float32)
-    images = np.repeat(np.repeat(coarse, 4, axis=1), 4, axis=2)
-    images += rng.normal(0, 12, size=images.shape)
-    return np.clip(images, 0, 255).astype(np.uint8)
 
 
 def _skimage_inputs(images, gray):
