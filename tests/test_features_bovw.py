@@ -224,6 +224,10 @@ def test_squared_distance_rounding_below_zero_encodes_as_zero_distance():
     image and compare with the distances computed in float64 (float32
     rounding of a zero squared distance, about 1e-6, becomes a distance of
     about 1e-3 after the square root, in any float32 implementation).
+
+    The sign is read from the very matrix product the transform computes
+    (same shapes, same output buffer): a vector dot product of the same row
+    and column may round the other way, as BLAS kernels differ by shape.
     """
     from sklinear.features._bovw import _ChunkEncoder
 
@@ -236,7 +240,11 @@ def test_squared_distance_rounding_below_zero_encodes_as_zero_distance():
         bovw.codebook_[0] = patch
         encoder = _ChunkEncoder(1, images.shape[1:], bovw)
         encoder._normalize(images[:1])
-        if (encoder.augmented[i] @ encoder.words[:, 0]) < 0:
+        np.einsum(
+            "ij,ij->i", encoder.patches, encoder.patches, out=encoder.augmented[:, -2]
+        )
+        np.matmul(encoder.augmented, encoder.words, out=encoder.distances)
+        if encoder.distances[i, 0] < 0:
             break
     else:
         pytest.fail("no patch whose squared distance to itself rounds below 0")
