@@ -11,13 +11,11 @@ over a spatial grid. Pure functions over batches, and the transformer
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.random import sample_without_replacement
-from threadpoolctl import threadpool_limits
 
 from ._hog import _as_pair
 from ._image_input import (
@@ -705,13 +703,9 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
                 out[rows] = encoders[len(chunk)](chunk)
                 progress.update(len(chunk))
 
-        chunks = list(iter_chunks(len(images), chunk_size))
-        if min(effective_n_jobs(self.n_jobs), len(chunks)) > 1:
-            # One BLAS thread per worker: the workers already use the cores.
-            with threadpool_limits(limits=1, user_api="blas"):
-                run_in_threads(featurize, chunks, self.n_jobs)
-        else:
-            featurize(chunks)
+        run_in_threads(
+            featurize, list(iter_chunks(len(images), chunk_size)), self.n_jobs
+        )
         return out
 
     def _feature_names(self):

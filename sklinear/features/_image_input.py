@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
 try:
     from sklearn.utils._array_api import move_to
@@ -272,13 +273,18 @@ def run_in_threads(work, chunks, n_jobs):
     """Call ``work(part)`` on `n_jobs` interleaved parts of `chunks`.
 
     NumPy releases the GIL inside its loops, so threads working on separate
-    chunks of images (each with its own buffers) run in parallel.
+    chunks of images (each with its own buffers) run in parallel. With more
+    than one thread, BLAS gets one thread per worker: the workers already
+    use the cores.
     """
     n_threads = min(effective_n_jobs(n_jobs), len(chunks))
     if n_threads <= 1:
         work(chunks)
         return
-    with ThreadPoolExecutor(n_threads) as pool:
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(n_threads) as pool,
+    ):
         for result in [
             pool.submit(work, chunks[i::n_threads]) for i in range(n_threads)
         ]:
