@@ -376,6 +376,38 @@ def load_cifar(path, max_train=None):
     return X_train[order], y_train[order], X_test, y_test
 
 
+def tiled_cifar(path, n_samples):
+    """CIFAR-10's training rows repeated to ``n_samples``, float32, standardized.
+
+    Parameters
+    ----------
+    path : str or path-like
+        As :func:`load_cifar` (e.g. the dev subset).
+    n_samples : int
+        Rows wanted: the training rows (in :func:`load_cifar`'s order) are
+        repeated as often as needed and the last repeat is cut.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 3072), float32
+        Standardized pixels, filled in place (no float64 copy of the tiling).
+    y : ndarray of shape (n_samples,)
+        Labels.
+    source : str
+        What the data is, for the reports.
+    """
+    X_small, y_small, _, _ = load_cifar(path)
+    reps = -(-n_samples // len(X_small))
+    X = np.empty((n_samples, X_small.shape[1]), dtype=np.float32)
+    for k in range(reps):
+        rows = slice(k * len(X_small), min((k + 1) * len(X_small), n_samples))
+        X[rows] = X_small[: rows.stop - rows.start]
+    y = np.tile(y_small, reps)[:n_samples]
+    standardize_inplace(X)
+    rows, features = X.shape
+    return X, y, f"{Path(path).name} training rows tiled {reps}x to {rows} x {features}"
+
+
 def load_digits_split(random_state=0):
     """scikit-learn's bundled 8x8 digits, split 75 / 25 (stratified).
 

@@ -40,6 +40,7 @@ from _common import (  # noqa: E402
     markdown_table,
     standardize_inplace,
     synthetic_classification,
+    tiled_cifar,
     write_outputs,
 )
 
@@ -59,15 +60,7 @@ def speed_data(path, n_samples, quick):
     if path is None:
         X, y = synthetic_classification(n_samples, 3072)
         return X, y, f"synthetic {n_samples} x 3072"
-    X_small, y_small, _, _ = load_cifar(path)
-    reps = -(-n_samples // len(X_small))
-    X = np.empty((n_samples, X_small.shape[1]), dtype=np.float32)
-    for k in range(reps):
-        rows = slice(k * len(X_small), min((k + 1) * len(X_small), n_samples))
-        X[rows] = X_small[: rows.stop - rows.start]
-    y = np.tile(y_small, reps)[:n_samples]
-    standardize_inplace(X)
-    return X, y, f"{Path(path).name} tiled to {n_samples} x {X.shape[1]}"
+    return tiled_cifar(path, n_samples)
 
 
 def _timed(function):

@@ -38,6 +38,7 @@ from _common import (  # noqa: E402
     markdown_table,
     standardize_inplace,
     synthetic_classification,
+    tiled_cifar,
     write_outputs,
 )
 
@@ -316,11 +317,7 @@ def main(argv=None):
             X, y = synthetic_classification(50_000, 3072)
             source = "synthetic 50000 x 3072"
         else:
-            X_small, y_small, _, _ = load_cifar(args.data)
-            X = np.tile(X_small, (5, 1)).astype(np.float32)
-            y = np.tile(y_small, 5)
-            standardize_inplace(X)
-            source = f"{Path(args.data).name} tiled to {X.shape[0]} x {X.shape[1]}"
+            X, y, source = tiled_cifar(args.data, 50_000)
         results["epoch_source"] = source
         results["epoch"] = epoch_times(X, y, 3, (1, 2))
         del X, y

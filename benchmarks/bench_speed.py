@@ -52,6 +52,7 @@ from _common import (  # noqa: E402
     quiet_convergence,
     standardize_inplace,
     synthetic_classification,
+    tiled_cifar,
     time_call,
     time_call_cpu,
     write_outputs,
@@ -272,15 +273,7 @@ def acceptance_data(path, n_samples, n_features):
     if path is None:
         X, y = synthetic_classification(n_samples, n_features)
         return X, y, f"synthetic Gaussian classes, {n_samples} x {n_features}"
-    X_small, y_small, _, _ = load_cifar(path)
-    reps = -(-n_samples // len(X_small))
-    X = np.empty((n_samples, X_small.shape[1]), dtype=np.float32)
-    for k in range(reps):
-        rows = slice(k * len(X_small), min((k + 1) * len(X_small), n_samples))
-        X[rows] = X_small[: rows.stop - rows.start]
-    y = np.tile(y_small, reps)[:n_samples]
-    standardize_inplace(X)
-    return X, y, f"{Path(path).name} training rows tiled {reps}x to {n_samples}"
+    return tiled_cifar(path, n_samples)
 
 
 def acceptance(X, y, epochs, repeats, baseline=None, params=None):
