@@ -70,8 +70,13 @@ def test_dispatch_tests_pass_with_scipy_array_api():
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    passed = re.search(r"(\d+) passed", output)
-    assert passed and int(passed[1]) >= 2 * 3 * 2 + 3, output
+    # Every dispatch test of this module ran and passed in the subprocess:
+    # one per namespace available here (torch only where it is installed),
+    # transformer and layout, plus the two tests that take no namespace.
+    # The only skip is this test itself, which does not run in there.
+    expected = len(list(_namespaces())) * len(_TRANSFORMERS) * 2 + 2
+    summary = output.strip().splitlines()[-1]
+    assert re.search(rf"\b{expected} passed, 1 skipped\b", summary), output
 
 
 @needs_dispatch
