@@ -46,7 +46,12 @@ from ._engine import (
     finite_scores,
     train,
 )
-from ._learning_rate import auto_learning_rate, feature_scales, typical_row_norm
+from ._learning_rate import (
+    auto_learning_rate,
+    constant_features,
+    feature_scales,
+    typical_row_norm,
+)
 from ._optimizers import OPTIMIZERS
 from ._penalties import PENALTIES, penalty_strengths, penalty_terms
 from ._schedules import SCHEDULES
@@ -203,15 +208,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "sees only part of the data; pass a dict of class weights."
                 )
         continuing = not first_call and (incremental or self.warm_start)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            reset=not continuing,
-        )
+        X, y = _validated_data(self, X, y, reset=not continuing)
         check_classification_targets(y)
         classes = self._check_classes(y, classes, continuing, incremental)
         y_index = np.searchsorted(classes, y)
@@ -277,6 +274,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             validate=validate,
             on_epoch=self._epoch_printer(n_iter_before),
             preconditioner=run.preconditioner,
+            initial=None if continuing else [fitted["initial_loss_"]],
         )
         params = self._checked_params(
             history,
@@ -335,6 +333,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                 scales, self._penalty_strength(), offset is not None
             )
             state = initial_state(self, n_features, len(classes), dtype, row_norm)
+            state.params[:-1][constant_features(scales, self.fit_intercept)] = 0.0
         learning_rate, preconditioner = self._learning_rate(
             scales, len(classes), incremental and continuing, dtype
         )
@@ -401,7 +400,17 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         ``scores_of_rows(rows)`` gives the scores (of the model's
         parameters) of training rows, for the temperature of margin losses.
         """
-        if not incremental and self.tol is not None and not history.converged.all():
+        if history.rose is not None and history.rose.any():
+            warnings.warn(
+                f"{type(self).__name__} stopped with a training objective of "
+                f"{float(history.loss_curve[-1][0]):.4g}, more than twice where "
+                "it started: the optimization made the model worse. Lower "
+                f"learning_rate_init (now {self.learning_rate_init!r}, a rate of "
+                f"{run.learning_rate:.3g}) or standardize the features.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        elif not incremental and self.tol is not None and not history.converged.all():
             warnings.warn(
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
                 "before the stopping criterion was met; increase max_iter.",
@@ -497,9 +506,18 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         return known
 
     def _sample_weight(self, X, y_index, sample_weight, classes):
+        """Sample weights times class weights, rescaled so that the largest is 1.
+
+        Only the ratios of the weights matter to the objective (its data
+        loss is their weighted mean), so each factor is divided by its
+        largest value: weights of 1e-300 or 1e307 (or 1e37 with float32
+        data) neither underflow nor overflow in the sums of the loss, and
+        a fit depends on the scale of the weights not at all.
+        """
         weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        weight = _unit_scaled(weight)
         if isinstance(self.class_weight, dict):
             bad = {
                 key: value
@@ -511,11 +529,18 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "class_weight must map classes to finite, non-negative "
                     f"weights; got {bad}."
                 )
+            unknown = [key for key in self.class_weight if key not in set(classes)]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {unknown} that are not classes of y "
+                    f"(classes: {classes.tolist()}); use the labels of y as keys."
+                )
         if self.class_weight is not None:
             class_weight = compute_class_weight(
                 self.class_weight, classes=classes, y=classes[y_index]
             )
-            weight = weight * class_weight[y_index].astype(X.dtype)
+            weight = _unit_scaled(weight * _unit_scaled(class_weight)[y_index])
+        weight = weight.astype(X.dtype)
         if not weight.sum() > 0:
             raise ValueError(
                 "sample_weight sums to zero: at least one sample needs a positive "
@@ -752,11 +777,9 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             With two classes, the score of ``classes_[1]`` minus that of
             ``classes_[0]``; otherwise one score per class.
         """
-        check_is_fitted(self)
+        check_is_fitted(self, msg=self._not_fitted_message())
         _reject_array_api(self, X)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
+        X = _validated_data(self, X, reset=False)
         scores = np.asarray(X @ self.coef_.T) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
@@ -820,6 +843,10 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coef_")
+
+    def _not_fitted_message(self):
+        """The message of NotFittedError; None for scikit-learn's."""
+        return None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -919,6 +946,83 @@ def _reject_array_api(estimator, X):
         )
 
 
+def _validated_data(estimator, X, y=None, reset=True):
+    """``validate_data`` with the estimators' options and clear messages.
+
+    Labels of mixed types and data frame columns that are not numbers get
+    errors that name them.
+    """
+    options = {"accept_sparse": "csr", "dtype": [np.float64, np.float32]}
+    if y is not None:
+        y = _checked_labels(y)
+    try:
+        if y is None:
+            return validate_data(estimator, X, reset=reset, **options)
+        return validate_data(estimator, X, y, reset=reset, order="C", **options)
+    except (ValueError, TypeError) as error:
+        column = _non_numeric_column(X)
+        if column is None:
+            raise
+        name, dtype = column
+        raise ValueError(
+            f"Column {name!r} of X (dtype {dtype}) is not numeric: "
+            f"{type(estimator).__name__} needs numbers. Encode it first, e.g. "
+            "with OneHotEncoder or OrdinalEncoder in a ColumnTransformer."
+        ) from error
+
+
+def _non_numeric_column(X):
+    """The name and dtype of the first data frame column not convertible to float."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "__getitem__"):
+        return None
+    for name in list(columns):
+        try:
+            column = X[name]
+            np.asarray(
+                column.to_numpy() if hasattr(column, "to_numpy") else column,
+                dtype=np.float64,
+            )
+        except (ValueError, TypeError):
+            return name, getattr(column, "dtype", "unknown")
+    return None
+
+
+def _checked_labels(y):
+    """``y`` unchanged, or an error naming the label types if they are mixed."""
+    if (
+        isinstance(y, (list, tuple))
+        or getattr(getattr(y, "dtype", None), "kind", "") == "O"
+    ):
+        values = np.asarray(y, dtype=object).ravel()
+        kinds = {_label_kind(value) for value in values}
+        if len(kinds) > 1:
+            examples = {}
+            for value in values:
+                examples.setdefault(_label_kind(value), value)
+            shown = ", ".join(f"{kind} ({examples[kind]!r})" for kind in sorted(kinds))
+            raise ValueError(
+                f"y mixes labels of different types: {shown}. Labels must all be "
+                "strings or all numbers (missing labels, None or NaN, are not "
+                "allowed): convert them, e.g. with y.astype(str)."
+            )
+    return y
+
+
+def _label_kind(value):
+    if value is None:
+        return "None"
+    if isinstance(value, (str, np.str_, bytes)):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (Integral, Real, np.number)):
+        if isinstance(value, (float, np.floating)) and np.isnan(value):
+            return "NaN"
+        return "number"
+    return type(value).__name__
+
+
 @contextmanager
 def _restored_on_failure(estimator):
     """Undo every attribute change of ``estimator`` if the block raises."""
@@ -974,6 +1078,18 @@ def _fit_temperature(scores, y_index, weight):
         log_loss, bounds=bounds, method="bounded", options={"xatol": 1e-10}
     )
     return float(scale * np.exp(result.x))
+
+
+def _unit_scaled(weight):
+    """``weight`` divided by its largest value (unchanged if that is 0).
+
+    Only the ratios of the weights matter to the objective; equal weights
+    of any size become exactly 1, as if none had been given.
+    """
+    peak = float(np.max(weight, initial=0.0))
+    if not 0 < peak < np.inf:
+        return weight
+    return weight / peak
 
 
 def _max_row_norm(X):

@@ -12,12 +12,15 @@ best candidate is refitted on all the data by the plain estimator.
 """
 
 import time
+import warnings
 from itertools import product
+from numbers import Real
 
 import numpy as np
 from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.base import _fit_context
+from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import (
@@ -25,14 +28,15 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ._base import (
     BaseLinearSGD,
     _fit_temperature,
     _max_row_norm,
     _reject_array_api,
+    _restored_on_failure,
+    _validated_data,
     initial_state,
 )
 from ._engine import (
@@ -43,7 +47,7 @@ from ._engine import (
     per_column,
     train,
 )
-from ._learning_rate import feature_scales, typical_row_norm
+from ._learning_rate import constant_features, feature_scales, typical_row_norm
 from ._penalties import penalty_terms
 from .losses import LOSSES
 
@@ -54,6 +58,15 @@ _GRID_OF = {
     "margins": "margin",
 }
 _MAX_TEMPERATURE_ROWS = 10_000
+# Scorers of binary problems, and what to use instead on more classes.
+_MULTICLASS_SCORING = {
+    "roc_auc": "'roc_auc_ovr' or 'roc_auc_ovo'",
+    "average_precision": "'roc_auc_ovr' or 'neg_log_loss'",
+    "f1": "'f1_macro' or 'f1_weighted'",
+    "precision": "'precision_macro' or 'precision_weighted'",
+    "recall": "'recall_macro' or 'recall_weighted'",
+    "jaccard": "'jaccard_macro' or 'jaccard_weighted'",
+}
 
 
 class BaseLinearSGDCV(BaseLinearSGD):
@@ -79,6 +92,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
                 "cv": ["cv_object"],
                 "scoring": [StrOptions(set(get_scorer_names())), callable, None],
                 "refit": ["boolean"],
+                "error_score": [StrOptions({"raise"}), Real],
             }
         )
         return plain
@@ -98,7 +112,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         params = self.get_params()
         for grid in self._grid_names():
             del params[grid]
-        for name in ("cv", "scoring", "refit"):
+        for name in ("cv", "scoring", "refit", "error_score"):
             del params[name]
         return params
 
@@ -107,7 +121,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         names, values = [], []
         for grid in self._grid_names():
             name = _GRID_OF[grid]
-            entries = list(np.atleast_1d(np.asarray(getattr(self, grid), dtype=object)))
+            entries = _grid_values(grid, getattr(self, grid))
             if not entries:
                 raise ValueError(f"{grid} must hold at least one value.")
             constraint = {name: self._plain._parameter_constraints[name]}
@@ -136,6 +150,10 @@ class BaseLinearSGDCV(BaseLinearSGD):
     def fit(self, X, y, sample_weight=None):
         """Train every candidate on every fold in one pass, then refit the best.
 
+        A failed fit (bad input, every candidate diverged, a failing
+        scorer) leaves the search as it was. With ``refit=False`` nothing of
+        an earlier refit remains: the search then has results, no model.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -151,19 +169,26 @@ class BaseLinearSGDCV(BaseLinearSGD):
         self : object
             The fitted search, predicting with the refitted best model.
         """
+        with _restored_on_failure(self):
+            self._forget_fitted()
+            self._search(X, y, sample_weight)
+        return self
+
+    def _forget_fitted(self):
+        """Drop every fitted attribute (those of an earlier refit too)."""
+        keep = set(self.get_params(deep=False))
+        for name in list(vars(self)):
+            configuration = name.startswith(("_sklearn", "_metadata"))
+            if name not in keep and not configuration:
+                delattr(self, name)
+
+    def _search(self, X, y, sample_weight):
         _reject_array_api(self, X)
         candidates = self._candidates()
         base = self._plain_params()
         template = self._plain(**base, **candidates[0])
         template._average_after(1)  # raises for averaging random search
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-        )
+        X, y = _validated_data(self, X, y)
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) < 2:
@@ -173,63 +198,278 @@ class BaseLinearSGDCV(BaseLinearSGD):
             )
         y_index = np.searchsorted(classes, y)
         weight = template._sample_weight(X, y_index, sample_weight, classes)
-        folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
-        scorer = check_scoring(template, scoring=self.scoring)
+        folds = _checked_folds(self.cv, X, y)
+        scorer = _checked_scorer(template, self.scoring, y)
+        trainable = _trainable_folds(folds, y_index, weight, classes, self.error_score)
 
         start = time.perf_counter()
-        models = [self._plain(**base, **c) for c, _ in product(candidates, folds)]
-        fold_of = [f for _, f in product(candidates, range(len(folds)))]
+        pairs = [(c, f) for c, f in product(range(len(candidates)), range(len(folds)))]
+        trained = [k for k, (_, f) in enumerate(pairs) if trainable[f]]
+        models = [self._plain(**base, **candidates[pairs[k][0]]) for k in trained]
         weights = np.zeros((len(y), len(models)), dtype=X.dtype)
-        for k, fold in enumerate(fold_of):
-            train_fold = folds[fold][0]
-            weights[train_fold, k] = weight[train_fold]
+        for column, k in enumerate(trained):
+            train_fold = folds[pairs[k][1]][0]
+            weights[train_fold, column] = weight[train_fold]
         params, diverged, temperatures, n_iter = _train_models(
             models, X, y_index, weights, len(classes)
         )
-        fit_time = (time.perf_counter() - start) / len(models)
+        fit_time = (time.perf_counter() - start) / max(len(models), 1)
+        trained_epochs = np.zeros(len(pairs), dtype=int)
+        trained_epochs[trained] = n_iter
 
         split_scores = np.full((len(folds), len(candidates)), np.nan)
         score_times = np.zeros((len(folds), len(candidates)))
+        for fold in np.flatnonzero(~trainable):
+            split_scores[fold] = self.error_score
+        column_of = {k: column for column, k in enumerate(trained)}
         # Fold by fold: one copy of a fold's test rows at a time, and X
         # (checked at the start of fit) not checked again for every model.
         with config_context(assume_finite=True):
             for fold, (_, test) in enumerate(folds):
+                if not trainable[fold]:
+                    continue
                 X_test, y_test = X[test], y[test]
                 for candidate in range(len(candidates)):
-                    k = candidate * len(folds) + fold
-                    if diverged[k]:
+                    column = column_of[candidate * len(folds) + fold]
+                    if diverged[column]:
                         continue
-                    model = models[k]
-                    _set_fitted(model, params[k], temperatures[k], classes, X.shape[1])
+                    model = models[column]
+                    _set_fitted(
+                        model, params[column], temperatures[column], classes, X.shape[1]
+                    )
                     tic = time.perf_counter()
-                    split_scores[fold, candidate] = scorer(model, X_test, y_test)
+                    split_scores[fold, candidate] = _score(
+                        scorer,
+                        model,
+                        (X_test, y_test),
+                        self.scoring,
+                        fold,
+                        self.error_score,
+                    )
                     score_times[fold, candidate] = time.perf_counter() - tic
                 del X_test  # before the next fold's copy
-        self.cv_results_ = _cv_results(
-            candidates, split_scores, fit_time, score_times, n_iter, len(folds)
+        results = _cv_results(
+            candidates, split_scores, fit_time, score_times, trained_epochs, len(folds)
         )
-        self.n_splits_ = len(folds)
-        mean = self.cv_results_["mean_test_score"]
-        if np.isnan(mean).all():
+        mean = results["mean_test_score"]
+        if np.all(diverged):
             raise ValueError(
-                "Every candidate diverged (NaN scores): lower the learning rates "
-                "or standardize the features."
+                "Every candidate diverged (its training objective became "
+                "non-finite): lower the learning rates or standardize the features."
             )
-        self.best_index_ = int(np.nanargmax(mean))
-        self.best_params_ = candidates[self.best_index_]
-        self.best_score_ = float(mean[self.best_index_])
-        for grid in self._grid_names():
-            setattr(self, f"{_GRID_OF[grid]}_", self.best_params_[_GRID_OF[grid]])
+        if np.isnan(mean).any():
+            _warn_non_finite_scores(split_scores, diverged, trained, pairs)
+        # As GridSearchCV: the best rank, NaN ranking last.
+        best_index = int(np.argmin(results["rank_test_score"]))
+        best_params = candidates[best_index]
+        fitted = {}
         if self.refit:
-            best = self._plain(**base, **self.best_params_)
+            best = self._plain(**base, **best_params)
             best.fit(X, classes[y_index], sample_weight=sample_weight)
             validated = ("n_features_in_", "feature_names_in_")
             for name, value in vars(best).items():
-                fitted = name.endswith("_") or name.startswith("_")
-                if fitted and name not in validated:
-                    setattr(self, name, value)
-        self.classes_ = classes
-        return self
+                is_fitted = name.endswith("_") or name.startswith("_")
+                if is_fitted and name not in validated:
+                    fitted[name] = value
+        fitted.update(
+            cv_results_=results,
+            n_splits_=len(folds),
+            best_index_=best_index,
+            best_params_=best_params,
+            best_score_=float(mean[best_index]),
+            classes_=classes,
+        )
+        for grid in self._grid_names():
+            fitted[f"{_GRID_OF[grid]}_"] = best_params[_GRID_OF[grid]]
+        for name, value in fitted.items():
+            setattr(self, name, value)
+
+    def _not_fitted_message(self):
+        if hasattr(self, "cv_results_"):
+            return (
+                f"This {type(self).__name__} was fitted with refit=False: it holds "
+                "the search's results (cv_results_, best_params_) but no model. "
+                "Set refit=True and fit again, or fit "
+                f"{self._plain.__name__}(**best_params_) to predict."
+            )
+        return super()._not_fitted_message()
+
+
+def _grid_values(grid, values):
+    """The values of a grid parameter as a list: one value, or any iterable.
+
+    A set has no order: its values are sorted, so that the candidates (and
+    ``cv_results_``) come in the same order at every fit.
+    """
+    if isinstance(values, (set, frozenset)):
+        try:
+            return sorted(values)
+        except TypeError:
+            raise ValueError(
+                f"{grid} is a set of values that cannot be sorted "
+                f"({values!r}); pass a list."
+            ) from None
+    if isinstance(values, str) or not np.iterable(values):
+        return [values]
+    return list(np.asarray(list(values), dtype=object).ravel())
+
+
+def _checked_folds(cv, X, y):
+    """The (train, test) index arrays of ``cv``, checked against the data."""
+    n_rows = X.shape[0]
+    folds = []
+    splits = check_cv(cv, y, classifier=True).split(X, y)
+    for i, (train_part, test_part) in enumerate(splits):
+        parts = []
+        for part, indices in (("training", train_part), ("test", test_part)):
+            indices = np.asarray(indices)
+            if indices.dtype == bool:
+                if indices.shape != (n_rows,):
+                    raise ValueError(
+                        f"cv split {i}: a boolean {part} mask must have one entry "
+                        f"per sample ({n_rows}), not shape {indices.shape}."
+                    )
+                indices = np.flatnonzero(indices)
+            indices = indices.ravel()
+            if indices.size and not np.issubdtype(indices.dtype, np.integer):
+                raise ValueError(
+                    f"cv split {i}: the {part} indices must be integers, got "
+                    f"dtype {indices.dtype}."
+                )
+            outside = indices[(indices < -n_rows) | (indices >= n_rows)]
+            if outside.size:
+                raise ValueError(
+                    f"cv split {i}: {part} indices {outside[:5].tolist()} are out "
+                    f"of range for {n_rows} samples."
+                )
+            parts.append(indices % n_rows if indices.size else indices.astype(int))
+        if not parts[1].size:
+            raise ValueError(
+                f"cv split {i} has an empty test set: every split needs test "
+                "samples to be scored."
+            )
+        folds.append(tuple(parts))
+    if not folds:
+        raise ValueError(
+            f"cv={cv!r} gave no (train, test) split: pass an int of at least 2, a "
+            "splitter or a non-empty list of (train, test) index pairs."
+        )
+    return folds
+
+
+def _checked_scorer(template, scoring, y):
+    """``check_scoring``, refusing binary-only scorers on more classes."""
+    if (
+        isinstance(scoring, str)
+        and scoring in _MULTICLASS_SCORING
+        and type_of_target(y) == "multiclass"
+    ):
+        raise ValueError(
+            f"scoring={scoring!r} is for two classes, but y has "
+            f"{len(np.unique(y))}: use {_MULTICLASS_SCORING[scoring]}."
+        )
+    return check_scoring(template, scoring=scoring)
+
+
+def _trainable_folds(folds, y_index, weight, classes, error_score):
+    """Which folds' training parts can be trained, warning about the others.
+
+    A training part needs a positive total weight on at least two
+    classes, as the plain fit does. As ``GridSearchCV`` does with a failed
+    fit, the models of another fold are scored ``error_score`` with a
+    :class:`~sklearn.exceptions.FitFailedWarning` (or, with
+    ``error_score="raise"``, the fit raises).
+    """
+    trainable = np.ones(len(folds), dtype=bool)
+    reasons = []
+    for i, (rows, _) in enumerate(folds):
+        weighted = np.unique(y_index[rows][weight[rows] > 0])
+        if len(weighted) >= 2:
+            continue
+        if not rows.size:
+            reason = "its training part is empty"
+        elif not weight[rows].sum() > 0:
+            reason = "the sample weights of its training part sum to zero"
+        else:
+            reason = (
+                "only one class has positively weighted training samples "
+                f"({classes[weighted].tolist()})"
+            )
+        if error_score == "raise":
+            raise ValueError(
+                f"cv split {i} cannot be trained: {reason}; at least 2 classes "
+                "need samples with a positive weight."
+            )
+        trainable[i] = False
+        reasons.append(f"split {i}: {reason}")
+    if reasons:
+        message = "; ".join(reasons)
+        if not trainable.any():
+            raise ValueError(
+                f"No cv split can be trained ({message}): at least 2 classes need "
+                "samples with a positive weight in each training part."
+            )
+        warnings.warn(
+            f"{len(reasons)} of the {len(folds)} cv splits cannot be trained "
+            f"({message}); their models are scored error_score={error_score!r}.",
+            FitFailedWarning,
+            stacklevel=4,
+        )
+    return trainable
+
+
+def _score(scorer, model, test_data, scoring, fold, error_score):
+    """One model's score on its fold, as ``GridSearchCV`` handles failures."""
+    try:
+        return scorer(model, *test_data)
+    except Exception as error:
+        if error_score == "raise":
+            raise ValueError(
+                f"scoring={scoring!r} failed on cv split {fold}: {error}"
+            ) from error
+        warnings.warn(
+            f"scoring={scoring!r} failed on cv split {fold} ({error}); the score "
+            f"is error_score={error_score!r}.",
+            FitFailedWarning,
+            stacklevel=5,
+        )
+        return error_score
+
+
+def _warn_non_finite_scores(split_scores, diverged, trained, pairs):
+    """Warn, as ``GridSearchCV`` does, naming where the NaN scores come from."""
+    n_folds, n_candidates = split_scores.shape
+    causes = []
+    diverged_candidates = sorted(
+        {pairs[k][0] for k, d in zip(trained, diverged, strict=True) if d}
+    )
+    if diverged_candidates:
+        causes.append(f"candidates {diverged_candidates} diverged")
+    trained_folds = {pairs[k][1] for k in trained}
+    untrained = [f for f in range(n_folds) if f not in trained_folds]
+    if untrained:
+        causes.append(f"splits {untrained} could not be trained")
+    scored_nan = [
+        f
+        for f in sorted(trained_folds)
+        if any(
+            np.isnan(split_scores[f, c]) and c not in diverged_candidates
+            for c in range(n_candidates)
+        )
+    ]
+    if scored_nan:
+        causes.append(f"the scorer returned NaN on splits {scored_nan}")
+    if np.isnan(split_scores).any(axis=0).all():
+        outcome = "no candidate has a finite mean score, so the first is chosen"
+    else:
+        outcome = "those candidates rank last"
+    warnings.warn(
+        f"One or more of the mean test scores are NaN ({'; '.join(causes)}): "
+        f"{outcome}. Check the cv splits and the scoring, or set error_score to "
+        "a number.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _train_models(models, X, y_index, weights, n_classes):
@@ -255,7 +495,9 @@ def _train_models(models, X, y_index, weights, n_classes):
     blocks, offsets = [], []
     for model, scale in zip(models, scales, strict=True):
         norm = typical_row_norm(scale, model._penalty_strength(), first.fit_intercept)
-        blocks.append(draw / (norm if 0 < norm < np.inf else 1.0))
+        block = draw / (norm if 0 < norm < np.inf else 1.0)
+        block[:-1][constant_features(scale, first.fit_intercept)] = 0.0
+        blocks.append(block)
         offsets.append(np.repeat(scale[0][:, None], n_classes, axis=1))
     state.params = np.hstack(blocks).astype(X.dtype)
     offset = np.hstack(offsets).astype(X.dtype) if first.fit_intercept else None

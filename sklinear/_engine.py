@@ -864,6 +864,9 @@ class History:
     best : ndarray of shape (K,)
         Best criterion value (lowest objective, or lowest validation error,
         one minus the score).
+    rose : ndarray of bool of shape (K,)
+        Models stopped because their criterion had risen above that of
+        their first epoch (not converged: the rate is too large).
     """
 
     loss_curve: list = field(default_factory=list)
@@ -872,6 +875,7 @@ class History:
     converged: np.ndarray | None = None
     diverged: np.ndarray | None = None
     best: np.ndarray | None = None
+    rose: np.ndarray | None = None
 
 
 def train(
@@ -889,6 +893,7 @@ def train(
     stop_on_divergence=True,
     on_epoch=None,
     preconditioner=None,
+    initial=None,
 ):
     """Epochs until ``max_iter`` or until every model meets its stopping criterion.
 
@@ -932,6 +937,11 @@ def train(
         epoch (``score`` None without ``validate``).
     preconditioner : Preconditioner, default=None
         Diagonal change of variables of the optimizer (per-feature scales).
+    initial : ndarray of shape (K,), default=None
+        Each model's objective before training. A model whose objective
+        stalls at more than twice this value (by default, twice its first
+        epoch's) is stopped but not counted as converged
+        (``History.rose``): its rate is too large.
 
     Returns
     -------
@@ -945,6 +955,7 @@ def train(
         tol=tol,
         n_iter_no_change=n_iter_no_change,
         validate=validate,
+        initial=initial,
     )
     for _ in range(max_iter):
         start = time.perf_counter()
@@ -968,6 +979,10 @@ def train(
     return stopping.finish()
 
 
+# An objective that stalls above this multiple of where it started rose.
+_ROSE_FACTOR = 2.0
+
+
 class Stopping:
     """When each of ``K`` models stops, and with which parameters.
 
@@ -984,7 +999,7 @@ class Stopping:
         The training state (its ``base_lr``, ``epoch`` and parameters).
     objective : LinearObjective
         The layout of the models.
-    schedule, schedule_params, tol, n_iter_no_change, validate
+    schedule, schedule_params, tol, n_iter_no_change, validate, initial
         As in :func:`train`.
     """
 
@@ -998,6 +1013,7 @@ class Stopping:
         tol=None,
         n_iter_no_change=5,
         validate=None,
+        initial=None,
     ):
         n_models = objective.n_models
         self.state, self.objective = state, objective
@@ -1012,10 +1028,13 @@ class Stopping:
             converged=np.zeros(n_models, dtype=bool),
             diverged=np.zeros(n_models, dtype=bool),
             best=np.full(n_models, np.inf),
+            rose=np.zeros(n_models, dtype=bool),
         )
         self.stopped = np.zeros(n_models, dtype=bool)
         self.no_improvement = np.zeros(n_models, dtype=int)
         self.best_params = None
+        self.first = None
+        self.initial = None if initial is None else np.asarray(initial, dtype=float)
 
     def learning_rate(self):
         """The rate of the next epoch: a float for one model, else per column."""
@@ -1043,13 +1062,11 @@ class Stopping:
             history.validation_scores.append(score)
             criterion = 1.0 - score  # the validation error
         improving = running & ~diverged
+        if self.first is None:
+            self.first = np.where(np.isfinite(criterion), np.abs(criterion), np.inf)
         if self.tol is not None:
-            # The objective (or validation error) must improve by tol of
-            # itself: the same tol for every loss, scale and accuracy level.
-            needed = self.tol * np.abs(history.best)
-            with np.errstate(invalid="ignore"):
-                stalled = improving & (criterion > history.best - needed)
-            self.no_improvement[stalled] += 1
+            stalled = self._stalled(criterion)
+            self.no_improvement[improving & stalled] += 1
             self.no_improvement[improving & ~stalled] = 0
         if self.validate is not None:
             better = improving & (criterion <= history.best)
@@ -1069,8 +1086,30 @@ class Stopping:
                 self.state.base_lr[k] = self.schedules[k].lr
             else:
                 self.stopped[k] = True
-                history.converged[k] = True
+                # An objective that stalled far above where training started
+                # got worse, not better: that is no convergence.
+                reference = self.first if self.initial is None else self.initial
+                rose = self.validate is None and (
+                    epoch_objective[k] > _ROSE_FACTOR * reference[k]
+                )
+                history.rose[k] = rose
+                history.converged[k] = not rose
         return score
+
+    def _stalled(self, criterion):
+        """Models whose criterion did not improve on the best by enough.
+
+        The improvement needed is ``tol`` times the best value, and at least
+        ``tol**2`` times the first epoch's value: a relative tolerance with a
+        floor, so that a criterion that reaches zero (a separable training
+        set, a perfect validation score) stalls too. Equal to the best is
+        no improvement.
+        """
+        best = self.history.best
+        finite = np.isfinite(best)
+        floor = self.tol * np.where(np.isfinite(self.first), self.first, 0.0)
+        needed = self.tol * np.maximum(np.abs(np.where(finite, best, 0.0)), floor)
+        return finite & (criterion >= best - needed)
 
     def finish(self):
         """Put each model's best parameters in the state; returns the history."""

@@ -163,10 +163,66 @@ def typical_row_norm(scales, alpha=0.0, fit_intercept=True):
     >>> float(typical_row_norm(feature_scales(np.array([[3.0, 4.0], [-3.0, -4.0]]))))
     5.0
     """
-    mean, _, std = scales
-    spread = std if fit_intercept else np.hypot(mean, std)
-    used = spread > 1e-12 * np.abs(mean)
+    spread, used = _spreads(scales, fit_intercept)
     return float(np.hypot.reduce(np.where(used, np.maximum(spread, np.sqrt(alpha)), 0)))
+
+
+def constant_features(scales, fit_intercept=True):
+    """Features that centering removes: constant, with a non-zero value.
+
+    With an intercept such a feature adds nothing to the scores, ``(x_j -
+    mean_j) * w_j = 0``, but the product ``x_j * w_j`` and its centering
+    correction ``mean_j * w_j`` cancel only up to rounding, which is large
+    for a large constant: its weights start at zero (and the automatic
+    rate takes steps on the scale of its magnitude). Without an intercept
+    there is no such feature: a constant column is the intercept.
+
+    Parameters
+    ----------
+    scales : tuple of ndarray
+        The data's :func:`feature_scales`.
+    fit_intercept : bool, default=True
+        Whether rows are centered.
+
+    Returns
+    -------
+    ndarray of bool of shape (n_features,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 5.0, 0.0], [2.0, 5.0, 0.0]])
+    >>> constant_features(feature_scales(X))
+    array([False,  True, False])
+    """
+    mean, _, std = scales
+    if not fit_intercept:
+        return np.zeros(len(mean), dtype=bool)
+    return ~_varies(std, mean) & (mean != 0)
+
+
+def _varies(spread, mean):
+    """A constant feature computes as a spread of rounding errors."""
+    return spread > 1e-12 * np.abs(mean)
+
+
+def _spreads(scales, fit_intercept, mean_absolute=False):
+    """Each feature's spread in the automatic rate, and which features count.
+
+    With an intercept the rows are centered and the spread is around the
+    mean; only features that vary count. Without one a feature's own
+    magnitude matters (a constant column acts as an intercept): the spread
+    is around zero, and every non-zero feature counts. A constant feature
+    with an intercept keeps its magnitude as its scale, so that the steps
+    of its (useless) weight stay on the scale of rounding errors.
+    """
+    mean, mean_abs, std = scales
+    around_mean = mean_abs if mean_absolute else std
+    magnitude = np.hypot(mean, around_mean)
+    if not fit_intercept:
+        return magnitude, magnitude > 0
+    used = _varies(around_mean, mean)
+    return np.where(used, around_mean, magnitude), used
 
 
 def auto_learning_rate(
@@ -226,16 +282,14 @@ def auto_learning_rate(
     >>> bool(np.allclose(gradient_scale[:98], 1 / X[:, :98].std(axis=0)))
     True
     """
-    _, mean_abs, std = scales
     normalized = optimizer in _NORMALIZED
-    spread = mean_abs if normalized else std
-    # A constant feature computes as a spread of rounding errors.
-    used = spread > 1e-12 * np.abs(scales[0])
+    spread, used = _spreads(scales, fit_intercept, mean_absolute=normalized)
     # Below sqrt(alpha) the penalty outweighs the data in the rescaled
     # coordinates (their optimum is about zero): rescaling stops there.
-    spread = np.where(used, np.maximum(spread, np.sqrt(alpha)), 0.0)
+    scaled = spread > 0
+    spread = np.where(scaled, np.maximum(spread, np.sqrt(alpha)), 1.0)
     n_used = max(int(used.sum()) + int(fit_intercept), 1)
-    inverse = np.append(np.where(used, 1.0 / np.where(used, spread, 1.0), 1.0), 1.0)
+    inverse = np.append(np.where(scaled, 1.0 / spread, 1.0), 1.0)
     if normalized:
         rate = _SCORE_STEP / n_used
         if optimizer == "adagrad":

@@ -2,6 +2,7 @@
 
 from numbers import Real
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseLinearSGD
@@ -404,7 +405,14 @@ _GRID_PARAMETERS_DOC = """
     refit : bool, default=True
         Refit the best candidate on all the data, which is exactly the plain
         estimator fitted with the chosen parameters and the same
-        ``random_state``; the search then predicts with it.
+        ``random_state``; the search then predicts with it. With False the
+        search keeps its results (``cv_results_``, ``best_params_``) and no
+        model: ``predict`` raises ``NotFittedError``.
+    error_score : "raise" or float, default=np.nan
+        As in ``GridSearchCV``: the score of a model that could not be
+        trained (a split whose training part has no positive weight on two
+        classes) or whose scorer failed, with a ``FitFailedWarning``
+        naming the split; "raise" raises instead.
 """
 
 _SVM_LOSS_DOC = """    loss : {"hinge", "squared_hinge"}, default="hinge"
@@ -507,6 +515,7 @@ class SoftmaxSGDCV(BaseLinearSGDCV):
         cv=None,
         scoring=None,
         refit=True,
+        error_score=np.nan,
         penalty="l2",
         max_norm=None,
         dropout=0.0,
@@ -539,6 +548,7 @@ class SoftmaxSGDCV(BaseLinearSGDCV):
         self.cv = cv
         self.scoring = scoring
         self.refit = refit
+        self.error_score = error_score
         self.penalty = penalty
         self.max_norm = max_norm
         self.dropout = dropout
@@ -605,6 +615,7 @@ class MulticlassSVMSGDCV(BaseLinearSGDCV):
         cv=None,
         scoring=None,
         refit=True,
+        error_score=np.nan,
         loss="hinge",
         multi_class="weston_watkins",
         penalty="l2",
@@ -640,6 +651,7 @@ class MulticlassSVMSGDCV(BaseLinearSGDCV):
         self.cv = cv
         self.scoring = scoring
         self.refit = refit
+        self.error_score = error_score
         self.loss = loss
         self.multi_class = multi_class
         self.penalty = penalty
