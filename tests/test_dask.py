@@ -279,3 +279,108 @@ def test_dask_ml_incremental_drives_partial_fit(two_workers):
     incremental.fit(X_dask, y_dask, classes=np.unique(y))
     assert incremental.estimator_.n_iter_ == 4  # one partial_fit per block
     assert incremental.score(X_dask, y_dask) > 0.85
+
+
+# -------------------------------------------------------------- messages
+
+
+def _blobs():
+    from sklearn.datasets import make_blobs
+
+    return make_blobs(600, n_features=10, centers=3, cluster_std=3.0, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")],
+)
+def test_nan_or_inf_in_X_is_reported_as_the_estimator_does(one_worker, value, message):
+    X, y = _blobs()
+    model = DaskSGD(SoftmaxSGD(max_iter=3, random_state=0))
+    model.fit(da.from_array(X, chunks=200), y)
+    before = model.estimator_
+    X[250, 3] = value
+    client_pid = os.getpid()
+
+    def guarded(block):
+        if os.getpid() == client_pid:
+            raise AssertionError("a block of X was computed on the client")
+        return block
+
+    X_dask = da.from_array(X, chunks=200).map_blocks(guarded, dtype=X.dtype)
+    for persist in (True, False):
+        model.set_params(persist=persist)
+        with pytest.raises(ValueError, match=rf"{message} \(first in row 250, in"):
+            model.fit(X_dask, y)
+        assert model.estimator_ is before  # the failed fit kept the model
+    # The plain estimator says the same.
+    with pytest.raises(ValueError, match=message):
+        SoftmaxSGD().fit(X, y)
+
+
+def test_unknown_chunk_sizes_point_to_compute_chunk_sizes(one_worker):
+    X, y = _blobs()
+    X_dask = da.from_array(X, chunks=200)
+    unknown = X_dask[X_dask[:, 0] > -np.inf]  # boolean indexing: NaN chunk sizes
+    model = DaskSGD(SoftmaxSGD(max_iter=3, random_state=0))
+    with pytest.raises(ValueError, match=r"unknown chunk sizes.*compute_chunk_sizes"):
+        model.fit(unknown, y)
+    model.fit(unknown.compute_chunk_sizes(), y)
+    assert model.estimator_.n_features_in_ == 10
+
+
+def test_sparse_chunks_are_refused_with_what_to_do(one_worker):
+    from scipy import sparse
+
+    X, y = _blobs()
+    X_dask = da.from_array(X, chunks=200)
+    model = DaskSGD(SoftmaxSGD(max_iter=3, random_state=0))
+    as_sparse = [
+        X_dask.map_blocks(sparse.csr_matrix),  # dask knows the blocks are sparse
+        # dask is told they are dense: the workers find out
+        X_dask.map_blocks(sparse.csr_matrix, meta=np.empty((0, 0))),
+        sparse.csr_matrix(X),
+    ]
+    for X_sparse in as_sparse:
+        with pytest.raises(
+            TypeError, match=r"csr_matrix.*sparse chunks are not supported.*toarray"
+        ):
+            model.fit(X_sparse, y)
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["predict", "decision_function", "predict_proba", "predict_log_proba", "score"],
+)
+def test_prediction_before_fit_raises_not_fitted(method):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = _blobs()
+    args = (X, y) if method == "score" else (X,)
+    with pytest.raises(NotFittedError, match="DaskSGD instance is not fitted"):
+        getattr(DaskSGD(SoftmaxSGD()), method)(*args)
+
+
+def test_no_client_says_how_to_start_one(monkeypatch):
+    # As in a fresh process: no client created, none entered as a context.
+    monkeypatch.setattr(distributed.client, "_get_global_client", lambda: None)
+    X, y = _blobs()
+    model = DaskSGD(SoftmaxSGD())
+    with pytest.raises(ValueError, match=r"no client is running.*client = Client\(\)"):
+        model.fit(da.from_array(X, chunks=200), y)
+    assert not hasattr(model, "estimator_")
+
+
+def test_column_vector_y_is_raveled_with_a_warning(one_worker):
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = _blobs()
+    X_dask = da.from_array(X, chunks=200)
+    params = {"max_iter": 3, "random_state": 0}
+    flat = DaskSGD(SoftmaxSGD(**params)).fit(X_dask, y)
+    for column in (y[:, None], da.from_array(y[:, None], chunks=200)):
+        with pytest.warns(DataConversionWarning, match="column-vector y"):
+            model = DaskSGD(SoftmaxSGD(**params)).fit(X_dask, column)
+        np.testing.assert_array_equal(model.estimator_.coef_, flat.estimator_.coef_)
+    with pytest.raises(ValueError, match=r"y should be a 1d array.*\(600, 2\)"):
+        DaskSGD(SoftmaxSGD(**params)).fit(X_dask, np.c_[y, y])

@@ -154,6 +154,44 @@ def scores_are_finite(params, spec, X):
     return bool(finite_scores(objective, params, X, _max_row_norm(X))[0])
 
 
+def block_problem(X):
+    """Why the block cannot be trained on, or None: its type, NaN or infinity.
+
+    Returns
+    -------
+    None or tuple
+        ``("type", class)`` for a block that is not a NumPy array (a sparse
+        matrix, ...), ``("nan", row)`` or ``("inf", row)`` with the first
+        local row holding such a value.
+    """
+    if not isinstance(X, np.ndarray):
+        return "type", type(X)
+    if X.dtype.kind not in "fc":
+        return None
+    with np.errstate(over="ignore"):
+        if np.isfinite(X.sum()):  # the fast path, as scikit-learn's check
+            return None
+    nan_rows = np.flatnonzero(np.isnan(X).any(axis=1))
+    if len(nan_rows):
+        return "nan", int(nan_rows[0])
+    inf_rows = np.flatnonzero(np.isinf(X).any(axis=1))
+    if len(inf_rows):
+        return "inf", int(inf_rows[0])
+    return None  # a sum that overflowed
+
+
+def sparse_message(kind):
+    """The error message for blocks of X of the type ``kind`` (not NumPy arrays)."""
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    return (
+        f"X has blocks of type {name}: DaskSGD trains on dense NumPy blocks "
+        "only, sparse chunks are not supported. Densify the blocks, "
+        "X.map_blocks(lambda block: block.toarray(), dtype=X.dtype), if "
+        "they fit in the workers' memory; or fit the estimator itself, which "
+        "accepts a scipy.sparse matrix, on the data gathered in one machine."
+    )
+
+
 def statistics(X, weight, rows, peak=None, mean=None):
     """Partial sums of :func:`sklinear._learning_rate.feature_scales` on ``rows``.
 

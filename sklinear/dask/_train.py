@@ -214,6 +214,44 @@ def _statistics_pass(peak, mean, X, y_index, weight, rows):
     return _blocks.statistics(X, weight, rows, peak, mean)
 
 
+def check_blocks(blocks):
+    """Check every block where it lives: dense, no NaN, no infinity.
+
+    Only the answer of each block travels to the client.
+
+    Raises
+    ------
+    TypeError
+        If a block is not a NumPy array (sparse chunks, ...).
+    ValueError
+        If a block holds NaN or infinity, as the estimators' own check
+        ("Input X contains NaN").
+    """
+    problems = blocks.map(_check_pass)
+    for block, problem in zip(blocks.blocks, problems, strict=True):
+        if problem is None:
+            continue
+        kind, detail = problem
+        if kind == "type":
+            raise TypeError(_blocks.sparse_message(detail))
+        row = block.start + detail
+        where = f"(first in row {row}, in block {block.index} of X)"
+        if kind == "nan":
+            raise ValueError(
+                f"Input X contains NaN {where}. DaskSGD does not accept missing "
+                "values: impute them (e.g. dask-ml's SimpleImputer) or drop the "
+                "rows that hold them before fit."
+            )
+        raise ValueError(
+            f"Input X contains infinity {where}. Replace the infinite values "
+            "or drop the rows that hold them before fit."
+        )
+
+
+def _check_pass(X, y_index, weight):
+    return _blocks.block_problem(X)
+
+
 def gather_scores(blocks, params, spec, rows):
     """Scores of the global ``rows`` (sorted), computed where they live."""
     parts = blocks.map(_scores_pass, params, spec, rows=rows)
@@ -367,4 +405,4 @@ def gradient_step(state, objective, optimizer, lr, preconditioner, loss, grad, n
     )
 
 
-__all__ = ["Blocks", "DistributedTrainingError", "_STATISTICS_ROWS"]
+__all__ = ["Blocks", "DistributedTrainingError", "_STATISTICS_ROWS", "check_blocks"]

@@ -1,22 +1,25 @@
 """DaskSGD: fit a sklinear classifier on a dask array across a cluster."""
 
+import math
 import time
 from numbers import Integral
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._base import BaseLinearSGD, _restored_on_failure
 from .._engine import History, Stopping
-from ._blocks import BlockSpec
+from ._blocks import BlockSpec, sparse_message
 from ._train import (
     Blocks,
     DistributedTrainingError,
     accuracy,
     all_scores_finite,
+    check_blocks,
     distributed_feature_scales,
     gather_scores,
     gradient_round,
@@ -147,7 +150,9 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Training data, chunked along rows (columns are rechunked into
             one chunk if needed). A NumPy array is wrapped in a single block.
         y : dask.array.Array or array-like of shape (n_samples,)
-            Labels; computed and kept on the client (one small vector).
+            Labels; computed and kept on the client (one small vector). A
+            column vector is raveled with a ``DataConversionWarning``, as
+            scikit-learn's estimators do.
         sample_weight : dask.array.Array or array-like, default=None
             Non-negative weights.
 
@@ -155,10 +160,21 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self : object
             The fitted wrapper.
-        """
-        import dask.array as da
-        from distributed import get_client
 
+        Raises
+        ------
+        ValueError
+            If no dask.distributed client is running, if ``X`` has unknown
+            chunk sizes (call ``X.compute_chunk_sizes()``), or if it holds
+            NaN or infinity (checked on the workers, block by block).
+        TypeError
+            If the blocks of ``X`` are sparse matrices (not supported) or
+            not NumPy arrays.
+        DistributedTrainingError
+            If a round fails more than ``max_retries`` times.
+
+        A failed fit leaves the wrapper as it was before.
+        """
         self._validate_params()
         if not isinstance(self.estimator, BaseLinearSGD) or hasattr(
             self.estimator, "cv"
@@ -168,15 +184,9 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"{type(self.estimator).__name__}."
             )
         with _restored_on_failure(self):
-            client = get_client()
-            X = X if isinstance(X, da.Array) else da.from_array(np.asarray(X))
-            if X.ndim != 2:
-                raise ValueError(f"X must be 2-D, got {X.ndim} dimension(s).")
-            if X.dtype not in (np.float32, np.float64):
-                X = X.astype(np.float64)
-            if X.numblocks[1] != 1:
-                X = X.rechunk({1: -1})
-            y = np.asarray(y.compute() if hasattr(y, "compute") else y)
+            client = _client()
+            X = _check_X(X)
+            y = _check_y(y)
             if sample_weight is not None and hasattr(sample_weight, "compute"):
                 sample_weight = sample_weight.compute()
             self.estimator_ = self._fit_estimator(client, X, y, sample_weight)
@@ -204,6 +214,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             _check_lbfgs(estimator)
         blocks = Blocks(client, X, y_index, weight, self.persist)
         self.n_retries_ = 0
+        self._retrying(0, lambda: check_blocks(blocks), blocks)
         scales = self._retrying(
             0, lambda: distributed_feature_scales(blocks, weight), blocks
         )
@@ -433,6 +444,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         dask.array.Array or ndarray
             As the estimator's ``decision_function``.
         """
+        check_is_fitted(self)
         if len(self.classes_) == 2:
             return self._blockwise("decision_function", X, drop_axis=1)
         return self._blockwise(
@@ -452,6 +464,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         dask.array.Array or ndarray
             Predicted labels.
         """
+        check_is_fitted(self)
         return self._blockwise("predict", X, drop_axis=1, dtype=self.classes_.dtype)
 
     def predict_proba(self, X):
@@ -467,6 +480,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         dask.array.Array or ndarray of shape (n_samples, n_classes)
             Probabilities.
         """
+        check_is_fitted(self)
         return self._blockwise(
             "predict_proba", X, chunks=(_rows(X), (len(self.classes_),))
         )
@@ -484,6 +498,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         dask.array.Array or ndarray of shape (n_samples, n_classes)
             Log-probabilities.
         """
+        check_is_fitted(self)
         return self._blockwise(
             "predict_log_proba", X, chunks=(_rows(X), (len(self.classes_),))
         )
@@ -515,6 +530,61 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "estimator_")
+
+
+def _client():
+    """The dask.distributed client of the fit, or an error saying how to start one."""
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError as error:
+        raise ValueError(
+            "DaskSGD.fit trains on a dask.distributed cluster, and no client is "
+            "running. Start one before fit: `from distributed import Client; "
+            "client = Client()` starts a local cluster on this machine, "
+            "`Client('tcp://<scheduler>:8786')` connects to a running one."
+        ) from error
+
+
+def _check_X(X):
+    """``X`` as a 2-D float dask array of dense blocks with known row counts.
+
+    Only what the client knows is checked here (shape, chunks, the type of
+    the blocks as dask records it); the values are checked on the workers,
+    block by block (:func:`._train.check_blocks`).
+    """
+    import dask.array as da
+
+    if not isinstance(X, da.Array):
+        if sparse.issparse(X):
+            raise TypeError(sparse_message(type(X)))
+        X = da.from_array(np.asarray(X))
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got {X.ndim} dimension(s).")
+    if any(math.isnan(size) for size in X.shape):
+        raise ValueError(
+            f"X has unknown chunk sizes (shape {X.shape}), as after boolean "
+            "indexing or converting a dask DataFrame: DaskSGD needs the number "
+            "of rows of each block. Call X.compute_chunk_sizes() before fit "
+            "(or convert a DataFrame with df.to_dask_array(lengths=True))."
+        )
+    if sparse.issparse(getattr(X, "_meta", None)):
+        raise TypeError(sparse_message(type(X._meta)))
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if X.numblocks[1] != 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def _check_y(y):
+    """The labels as a 1-d NumPy array; a column vector is raveled, with a warning.
+
+    As scikit-learn's estimators do (a ``DataConversionWarning``).
+    """
+    y = np.asarray(y.compute() if hasattr(y, "compute") else y)
+    return column_or_1d(y, warn=True)
 
 
 def _rows(X):
