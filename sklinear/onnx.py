@@ -32,15 +32,39 @@ float rounding cannot be reproduced, and so does
 :class:`~sklinear.features.BagOfVisualWords`, which has no converter: compute
 those features before the exported model.
 
+What converts, and the errors of what does not:
+
+- a fitted model (``NotFittedError`` otherwise; a ``*CV`` model fitted with
+  ``refit=False`` has no model to export: fit it with ``refit=True``);
+- class labels that ONNX holds: strings, booleans, or integers from
+  ``-2**63`` to ``2**63 - 1`` (int64; integral floats too). Others, such as
+  uint64 labels of ``2**63`` or more, raise a ``ValueError``: encode them
+  (``y.astype(str)``, ``LabelEncoder``) and fit again;
+- one input, a 2-D tensor of ``n_features_in_`` columns: give
+  ``skl2onnx.to_onnx`` a NumPy array (float32 or float64) or
+  ``initial_types=[("X", FloatTensorType([None, n_features]))]``. A pandas
+  DataFrame would make one input per column, which raises a ``ValueError``:
+  pass ``df.to_numpy(dtype=np.float32)``;
+- not :class:`sklinear.dask.DaskSGD` (a ``TypeError``): export the plain
+  estimator it trained, ``model.estimator_``.
+
 Needs the ``onnx`` extra (``pip install "sklinear[onnx]"``: skl2onnx, and
 onnxruntime to run the models).
 """
 
+import sys
+
 import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 try:
     from onnx import TensorProto
     from skl2onnx import update_registered_converter
+    from skl2onnx._parse import (
+        _parse_sklearn_classifier,
+        _parse_sklearn_simple_model,
+    )
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
@@ -54,7 +78,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from . import _onnx_features
-from .features import HOG, ColorHistogram
+from .features import HOG, BagOfVisualWords, ColorHistogram
 from .linear import MulticlassSVMSGD, MulticlassSVMSGDCV, SoftmaxSGD, SoftmaxSGDCV
 
 __all__ = ["CLASSIFIERS", "TRANSFORMERS", "register_converters"]
@@ -128,8 +152,148 @@ def register_converters(*classes):
             calculate_linear_classifier_output_shapes,
             _convert_linear_classifier,
             options=_CLASSIFIER_OPTIONS,
+            parser=_parse_classifier,
         )
     return classes
+
+
+# ------------------------------------------------------------------ checks
+# The parsers run first in skl2onnx's conversion: they check the model and
+# its input, so that what cannot be exported fails with a message that says
+# what can, instead of an error from skl2onnx's internals.
+
+_INT64 = np.iinfo(np.int64)
+
+
+def _parse_classifier(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's classifier parser, after :func:`_check_exportable`."""
+    _check_exportable(model, inputs)
+    _check_labels(model)
+    return _parse_sklearn_classifier(
+        scope, model, inputs, custom_parsers=custom_parsers
+    )
+
+
+def _parse_transformer(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's parser of a transformer, after :func:`_check_exportable`."""
+    _check_exportable(model, inputs)
+    return _parse_sklearn_simple_model(
+        scope, model, inputs, custom_parsers=custom_parsers
+    )
+
+
+def _check_exportable(model, inputs):
+    """A fitted model, and one input tensor (not one per DataFrame column)."""
+    name = type(model).__name__
+    try:
+        check_is_fitted(
+            model,
+            msg="This %(name)s instance is not fitted yet: call 'fit' before "
+            "exporting it to ONNX.",
+        )
+    except NotFittedError as error:
+        if getattr(model, "refit", None) is False and hasattr(model, "cv_results_"):
+            raise NotFittedError(
+                f"This {name} was fitted with refit=False: it holds the search "
+                "results (cv_results_, best_params_) but no model to export to "
+                "ONNX. Set refit=True and fit it again, or fit the plain "
+                "estimator with best_params_, then export that."
+            ) from error
+        raise
+    if len(inputs) != 1:
+        names = [variable.onnx_name for variable in inputs]
+        shown = names if len(names) <= 5 else [*names[:5], "..."]
+        n_features = getattr(model, "n_features_in_", "n_features")
+        raise ValueError(
+            f"{name} converts from one input, a 2-D tensor of {n_features} "
+            f"columns; it got {len(inputs)} inputs {shown}. A pandas DataFrame "
+            "gives one input per column: pass a NumPy array instead, "
+            "to_onnx(model, X.to_numpy(dtype=numpy.float32)), or "
+            f'initial_types=[("X", FloatTensorType([None, {n_features}]))] '
+            "(DoubleTensorType to compute in float64)."
+        )
+
+
+def _check_labels(model):
+    """Class labels that the graph can hold: strings, booleans or int64 values."""
+    classes = np.asarray(model.classes_)
+    kind = classes.dtype.kind
+    if kind in "OUSbi":
+        return
+    if kind == "u":
+        fits = classes.max() <= _INT64.max
+    elif kind == "f":
+        fits = bool(
+            np.isfinite(classes).all()
+            and (classes == np.round(classes)).all()
+            and (classes >= _INT64.min).all()
+            and (classes < 2.0**63).all()
+        )
+    else:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"{type(model).__name__} has class labels of dtype {classes.dtype} "
+            f"(up to {classes.max()}) that ONNX cannot hold: the exported "
+            "graph stores numeric labels as int64. Supported labels are "
+            "strings, booleans and integers from -2**63 to 2**63 - 1. Encode "
+            "the labels (y.astype(str), or sklearn's LabelEncoder) and fit "
+            "again."
+        )
+
+
+def _refusing_parser(message):
+    """A parser that raises ``TypeError(message)``: a class with no converter."""
+
+    def refuse(scope, model, inputs, custom_parsers=None):
+        raise TypeError(message)
+
+    return refuse
+
+
+def _refuse(cls, message):
+    """Make skl2onnx raise ``TypeError(message)`` for ``cls``."""
+
+    # The parser raises first: these never run.
+    def shape(operator):  # pragma: no cover
+        raise TypeError(message)
+
+    def convert(scope, operator, container):  # pragma: no cover
+        raise TypeError(message)
+
+    update_registered_converter(
+        cls, f"Sklinear{cls.__name__}", shape, convert, parser=_refusing_parser(message)
+    )
+
+
+def _register_refusals():
+    _refuse(
+        BagOfVisualWords,
+        "BagOfVisualWords does not convert to ONNX (no converter: its patch "
+        "encoding is not written in ONNX operators). Compute its features "
+        "with transform before the exported model, and export the "
+        "classifier alone, trained on those features: to_onnx(classifier, "
+        "features[:1]); for a pipeline, export the steps after it "
+        "(pipeline[i + 1:]).",
+    )
+    if "sklinear.dask" in sys.modules:
+        _register_dask()
+
+
+def _register_dask():
+    """Refuse DaskSGD; called here or by sklinear.dask, whichever is imported last.
+
+    (Importing sklinear.dask here would import dask for every export.)
+    """
+    from .dask import DaskSGD
+
+    _refuse(
+        DaskSGD,
+        "DaskSGD does not convert to ONNX itself: export the plain estimator "
+        "it trained, to_onnx(model.estimator_, X_sample) with a NumPy sample "
+        "(X_sample = X[:1].compute() for a dask array); it predicts as the "
+        "DaskSGD does. Fit the DaskSGD first if it is not fitted.",
+    )
 
 
 class _Graph:
@@ -281,9 +445,14 @@ def _register_transformers():
     }
     for cls in TRANSFORMERS:
         update_registered_converter(
-            cls, f"Sklinear{cls.__name__}", _feature_output_shape, converters[cls]
+            cls,
+            f"Sklinear{cls.__name__}",
+            _feature_output_shape,
+            converters[cls],
+            parser=_parse_transformer,
         )
 
 
 register_converters()
 _register_transformers()
+_register_refusals()

@@ -416,9 +416,16 @@ def test_feature_union_pipeline_converts_end_to_end():
 def test_bag_of_visual_words_has_no_converter():
     from sklinear.features import BagOfVisualWords
 
-    # skl2onnx fails before it looks at fitted attributes.
-    with pytest.raises(Exception, match="shape calculator.*BagOfVisualWords"):
+    # Refused for its type, fitted or not, alone or in a pipeline.
+    message = (
+        r"BagOfVisualWords does not convert to ONNX.*transform.*export the "
+        r"classifier alone"
+    )
+    with pytest.raises(TypeError, match=message):
         skl2onnx.to_onnx(BagOfVisualWords(), np.zeros((1, 768), np.float32))
+    pipe = make_pipeline(BagOfVisualWords(), SoftmaxSGD())
+    with pytest.raises(TypeError, match=message):
+        skl2onnx.to_onnx(pipe, np.zeros((1, 768), np.float32))
 
 
 def test_feature_converters_need_opset_16():
@@ -440,3 +447,85 @@ def test_classifier_converts_with_opset_13():
     labels, proba = session.run(None, {"X": X})
     np.testing.assert_array_equal(labels, model.predict(X))
     np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
+
+
+# ---------------------------------------------------------- what is refused
+
+
+@pytest.mark.parametrize(
+    "model",
+    [SoftmaxSGD(), MulticlassSVMSGD(), sklinear.SoftmaxSGDCV(), "hog"],
+    ids=["softmax", "svm", "softmax-cv", "hog"],
+)
+def test_an_unfitted_model_raises_not_fitted(model):
+    from sklearn.exceptions import NotFittedError
+
+    from sklinear.features import HOG
+
+    model = HOG() if model == "hog" else model
+    with pytest.raises(NotFittedError, match="not fitted yet: call 'fit' before"):
+        skl2onnx.to_onnx(model, np.zeros((1, 64), np.float32))
+
+
+@pytest.mark.parametrize("search", [sklinear.SoftmaxSGDCV, sklinear.MulticlassSVMSGDCV])
+def test_a_search_fitted_with_refit_false_says_to_refit(search):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = _data(3)
+    model = search(alphas=[1e-3], cv=3, refit=False, max_iter=5).fit(X, y)
+    with pytest.raises(NotFittedError, match=r"refit=False.*Set refit=True"):
+        skl2onnx.to_onnx(model, X[:1])
+
+
+@pytest.mark.parametrize("zipmap", [True, False])
+def test_labels_beyond_int64_are_refused(zipmap):
+    X, y = _data(3)
+    y = np.uint64(2**63) + y.astype(np.uint64)  # uint64 labels >= 2**63
+    model = _fit(SoftmaxSGD, X, y)
+    message = r"dtype uint64 .*Supported labels are strings, booleans and integers"
+    with pytest.raises(ValueError, match=message):
+        skl2onnx.to_onnx(model, X[:1], options={"zipmap": zipmap})
+    # Below 2**63 they fit in int64 and convert.
+    small = _fit(SoftmaxSGD, X, (y - np.uint64(2**63)) * np.uint64(2**59))
+    labels, _ = _run(small, X, {"zipmap": False})
+    np.testing.assert_array_equal(labels, small.predict(X))
+
+
+def test_a_dataframe_input_says_to_pass_a_numpy_array():
+    pd = pytest.importorskip("pandas")
+    X, y = _data(3)
+    frame = pd.DataFrame(X, columns=[f"pixel{k}" for k in range(X.shape[1])])
+    model = _fit(SoftmaxSGD, frame, y)
+    message = r"one input.*got 6 inputs.*DataFrame.*to_numpy.*\(\[None, 6\]\)"
+    with pytest.raises(ValueError, match=message):
+        skl2onnx.to_onnx(model, frame[:1])
+    labels, _ = _run(model, frame.to_numpy(np.float32), {"zipmap": False})
+    np.testing.assert_array_equal(labels, model.predict(frame))
+
+
+def test_dask_sgd_says_to_export_its_estimator():
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    # sklinear.onnx refuses DaskSGD if sklinear.dask was imported first,
+    # sklinear.dask does if it comes second: test both orders.
+    dask_first = "sklinear.dask" in sys.modules
+    from sklinear.dask import DaskSGD
+
+    with pytest.raises(TypeError, match=r"DaskSGD does not convert.*model\.estimator_"):
+        skl2onnx.to_onnx(DaskSGD(SoftmaxSGD()), np.zeros((1, 4), np.float32))
+    imports = ["import sklinear.onnx", "import sklinear.dask"]
+    code = "; ".join(
+        [
+            *(imports if dask_first else imports[::-1]),
+            "import numpy as np, skl2onnx",
+            "from sklinear import SoftmaxSGD",
+            "from sklinear.dask import DaskSGD",
+            "skl2onnx.to_onnx(DaskSGD(SoftmaxSGD()), np.zeros((1, 4), np.float32))",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert "TypeError: DaskSGD does not convert" in result.stderr, result.stderr

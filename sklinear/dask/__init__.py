@@ -15,7 +15,14 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
         "sklinear.dask needs dask and distributed: pip install 'sklinear[dask]'"
     ) from error
 
+import sys
+
 from ._train import DistributedTrainingError
 from ._wrapper import DaskSGD
 
 __all__ = ["DaskSGD", "DistributedTrainingError"]
+
+if "sklinear.onnx" in sys.modules:
+    # sklinear.onnx was imported first: have skl2onnx refuse DaskSGD with a
+    # message saying to export estimator_ (sklinear.onnx does it otherwise).
+    sys.modules["sklinear.onnx"]._register_dask()
