@@ -384,3 +384,43 @@ def test_column_vector_y_is_raveled_with_a_warning(one_worker):
         np.testing.assert_array_equal(model.estimator_.coef_, flat.estimator_.coef_)
     with pytest.raises(ValueError, match=r"y should be a 1d array.*\(600, 2\)"):
         DaskSGD(SoftmaxSGD(**params)).fit(X_dask, np.c_[y, y])
+
+
+def test_displays_look_inside_a_fitted_dask_sgd(one_worker):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.exceptions import NotFittedError
+
+    from sklinear.inspection import (
+        LossCurveDisplay,
+        TuningHeatmapDisplay,
+        WeightTemplatesDisplay,
+    )
+
+    X, y = _digits()
+    model = DaskSGD(
+        SoftmaxSGD(early_stopping=True, max_iter=4, tol=None, random_state=0)
+    ).fit(da.from_array(X, chunks=(900, 64)), y)
+    try:
+        curve = LossCurveDisplay.from_estimator(model)
+        np.testing.assert_allclose(
+            curve.line_.get_ydata(), model.estimator_.loss_curve_
+        )
+        assert curve.validation_line_ is not None
+        templates = WeightTemplatesDisplay.from_estimator(model)
+        assert templates.images_.shape == (10,)
+        np.testing.assert_allclose(
+            templates.images_[3].get_array().ravel().min(), 0.0, atol=1e-12
+        )
+        with pytest.raises(
+            ValueError,
+            match=r"DaskSGD has none, nor has its estimator_ \(SoftmaxSGD\): it "
+            r"trained one model, not a search",
+        ):
+            TuningHeatmapDisplay.from_estimator(model)
+        for display in (LossCurveDisplay, WeightTemplatesDisplay):
+            with pytest.raises(NotFittedError):
+                display.from_estimator(DaskSGD(SoftmaxSGD()))
+    finally:
+        plt.close("all")

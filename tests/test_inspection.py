@@ -621,3 +621,51 @@ def test_heatmap_errors(digits):
     }
     with pytest.raises(ValueError, match="No candidate of the search has values"):
         TuningHeatmapDisplay.from_cv_results(disjoint)
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_square_number_of_hog_features_is_refused_not_warned(digits):
+    X, y = digits
+    # 24x24 images, 6x6 cells of 9 orientations: 324 features, an 18x18 square.
+    images = np.repeat(np.repeat(X.reshape(-1, 8, 8), 3, axis=1), 3, axis=2)
+    X24 = images.reshape(len(y), -1)
+    hog = make_pipeline(
+        HOG(pixels_per_cell=(4, 4), cells_per_block=(1, 1), image_shape=(24, 24)),
+        SoftmaxSGD(max_iter=2, tol=None, random_state=0),
+    ).fit(X24, y)
+    assert hog[-1].coef_.shape == (10, 324)
+    message = (
+        r"324 weights per class, one per feature made by the pipeline steps "
+        r"before it \(hog\) from 576 input values.*pass as estimator a "
+        r"classifier fitted on the pixels"
+    )
+    for image_shape in (None, (18, 18)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an error, not a warning
+            with pytest.raises(ValueError, match=message):
+                WeightTemplatesDisplay.from_estimator(hog, image_shape=image_shape)
+    # A step that changes the number of values is refused the same way.
+    pca = make_pipeline(
+        PCA(n_components=49), SoftmaxSGD(max_iter=2, tol=None, random_state=0)
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"49 weights.*\(pca\) from 64 input"):
+        WeightTemplatesDisplay.from_estimator(pca)
+
+
+def test_heatmap_columns_of_unequal_length_are_named():
+    results = {
+        "param_learning_rate_init": [1e-3, 1e-2, 1e-3],
+        "param_alpha": [1e-4, 1e-4, 1e-2, 1e-2],
+        "mean_test_score": np.array([0.5, 0.6, 0.7, 0.8]),
+    }
+    message = (
+        r"different lengths: \{'param_learning_rate_init': 3, 'param_alpha': 4, "
+        r"'mean_test_score': 4\}"
+    )
+    with pytest.raises(ValueError, match=message):
+        TuningHeatmapDisplay.from_cv_results(results)
+    results["param_learning_rate_init"].append(1e-2)
+    display = TuningHeatmapDisplay.from_cv_results(results, annotate=False)
+    assert display.im_.get_array().shape == (2, 2)

@@ -204,8 +204,9 @@ class LossCurveDisplay:
         ----------
         estimator : estimator
             A fitted estimator with ``loss_curve_``, a pipeline whose last
-            step is one, or a fitted search whose ``best_estimator_`` is
-            one.
+            step is one, a fitted search whose ``best_estimator_`` is one,
+            or a fitted wrapper whose ``estimator_`` is one (such as
+            :class:`sklinear.dask.DaskSGD`).
         ax : matplotlib Axes, default=None
             Axes to draw on. None: a new figure and axes.
         name : str, default=None

@@ -6,7 +6,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils import check_matplotlib_support, style_kwargs
+from ._utils import check_matplotlib_support, fitted_inner_estimator, style_kwargs
 
 # Last component (after any ``step__``) of the parameter names detected by
 # default: the learning rate on the x axis, the regularization strength on
@@ -273,8 +273,8 @@ class TuningHeatmapDisplay:
         Raises
         ------
         ValueError
-            If a column is missing, or ``x`` or ``y`` is None and no single
-            parameter has a matching name.
+            If a column is missing, the columns differ in length, or ``x``
+            or ``y`` is None and no single parameter has a matching name.
 
         Examples
         --------
@@ -305,6 +305,15 @@ class TuningHeatmapDisplay:
         x_column, x_present = _column(cv_results[x_key])
         y_column, y_present = _column(cv_results[y_key])
         scores = np.asarray(cv_results[score], dtype=float)
+        lengths = {x_key: len(x_column), y_key: len(y_column)}
+        lengths[score] = len(scores) if scores.ndim == 1 else scores.shape
+        if len(set(lengths.values())) > 1:
+            raise ValueError(
+                "The columns of cv_results must hold one value per candidate, "
+                f"but they have different lengths: {lengths}. Pass the "
+                "cv_results_ of a single search, or a table whose columns "
+                "have one row per candidate."
+            )
         rows = np.flatnonzero(x_present & y_present)
         if rows.size == 0:
             raise ValueError(
@@ -366,7 +375,8 @@ class TuningHeatmapDisplay:
         ----------
         estimator : estimator
             A fitted search with ``cv_results_``, such as scikit-learn's
-            ``GridSearchCV``.
+            ``GridSearchCV`` or :class:`~sklinear.SoftmaxSGDCV`, or a
+            fitted wrapper whose ``estimator_`` is one.
         x : str, default=None
             See :meth:`from_cv_results`.
         y : str, default=None
@@ -389,7 +399,9 @@ imshow_kw, text_kw
         NotFittedError
             If the search is not fitted.
         ValueError
-            If the estimator has no ``cv_results_``.
+            If the estimator has no ``cv_results_`` (nor its fitted
+            ``estimator_``: :class:`sklinear.dask.DaskSGD` trains one model,
+            not a search).
 
         Examples
         --------
@@ -410,14 +422,26 @@ imshow_kw, text_kw
         >>> display.ax_.get_ylabel()
         'multiclasssvmsgd__alpha'
         """
-        if not hasattr(estimator, "cv_results_"):
+        search = estimator
+        while not hasattr(search, "cv_results_"):
+            inner = fitted_inner_estimator(search)
+            if inner is None:
+                break
+            search = inner
+        if not hasattr(search, "cv_results_"):
             check_is_fitted(estimator)
+            what = f"{type(estimator).__name__} has none"
+            if search is not estimator:
+                what += (
+                    f", nor has its estimator_ ({type(search).__name__}): it "
+                    "trained one model, not a search"
+                )
             raise ValueError(
                 f"{cls.__name__}.from_estimator needs a fitted hyperparameter "
-                f"search with cv_results_ (GridSearchCV, ...); "
-                f"{type(estimator).__name__} has none. For a table of results, "
-                "use from_cv_results."
+                f"search with cv_results_ (GridSearchCV, SoftmaxSGDCV, ...); "
+                f"{what}. For a table of results, use from_cv_results."
             )
+        estimator = search
         if score is None:
             refit = getattr(estimator, "refit", None)
             score = f"mean_test_{refit}" if isinstance(refit, str) else None

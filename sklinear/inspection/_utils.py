@@ -1,5 +1,6 @@
 """Helpers shared by the displays."""
 
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -29,12 +30,29 @@ def style_kwargs(defaults, user_kwargs, artist_class):
     }
 
 
+def fitted_inner_estimator(estimator):
+    """The fitted ``estimator_`` of a wrapper (DaskSGD, ...), or None.
+
+    An unfitted ``estimator_`` (the template of a bagging ensemble, ...) is
+    not one: it holds no fitted attributes.
+    """
+    inner = getattr(estimator, "estimator_", None)
+    if inner is None or not hasattr(inner, "fit"):
+        return None
+    try:
+        check_is_fitted(inner)
+    except (NotFittedError, TypeError):
+        return None
+    return inner
+
+
 def find_fitted_attribute(estimator, attribute, caller_name):
     """The estimator holding the fitted ``attribute``.
 
     That is ``estimator`` itself, else the last step of a pipeline, else the
-    ``best_estimator_`` of a fitted search, looked for in that order and
-    recursively (a search over a pipeline works).
+    ``best_estimator_`` of a fitted search, else the fitted ``estimator_`` of
+    a wrapper such as :class:`sklinear.dask.DaskSGD`, looked for in that
+    order and recursively (a search over a pipeline works).
 
     Raises
     ------
@@ -49,6 +67,8 @@ def find_fitted_attribute(estimator, attribute, caller_name):
             current = current[-1]
         elif getattr(current, "best_estimator_", None) is not None:
             current = current.best_estimator_
+        elif fitted_inner_estimator(current) is not None:
+            current = current.estimator_
         else:
             break
     else:
@@ -58,6 +78,6 @@ def find_fitted_attribute(estimator, attribute, caller_name):
     raise ValueError(
         f"{caller_name} needs an estimator with a fitted `{attribute}` "
         f"attribute (sklinear's MulticlassSVMSGD or SoftmaxSGD, a pipeline "
-        f"ending in one, or a fitted search over them); "
-        f"{type(current).__name__} has none."
+        f"ending in one, a fitted search over them, or a DaskSGD that "
+        f"trained one); {type(current).__name__} has none."
     )

@@ -15,7 +15,13 @@ from sklearn.preprocessing import (
 )
 
 from ..features import infer_image_shape
-from ._utils import check_matplotlib_support, find_fitted_attribute, style_kwargs
+from ..features._image_input import ImageTransformerMixin
+from ._utils import (
+    check_matplotlib_support,
+    find_fitted_attribute,
+    fitted_inner_estimator,
+    style_kwargs,
+)
 
 _RESCALINGS = ("template", "shared", "symmetric")
 
@@ -211,16 +217,20 @@ class WeightTemplatesDisplay:
         The weights must be in pixel space: a pipeline's steps before the
         classifier may scale each pixel (``StandardScaler``, ...), but
         features such as :class:`~sklinear.features.HOG` have no image
-        layout; their weights do not match ``image_shape`` and raise an
-        error. Other steps that keep the number of values (``PCA``, ...)
-        warn: their output is not pixels.
+        layout and raise an error, whatever ``image_shape`` (even when
+        their number is a square, such as 324 HOG features); so do other
+        steps that change the number of values (``PCA(n_components=49)``
+        on 64 pixels, ...). Steps that keep the number of values
+        (``PCA()``, ...) warn: their output may not be pixels.
 
         Parameters
         ----------
         estimator : estimator
             A fitted linear classifier with ``coef_`` of shape
             ``(n_classes, n_features)`` or ``(1, n_features)``, a pipeline
-            whose last step is one, or a fitted search over them.
+            whose last step is one, a fitted search over them, or a fitted
+            wrapper whose ``estimator_`` is one (such as
+            :class:`sklinear.dask.DaskSGD`).
         image_shape : tuple of int, default=None
             ``(height, width)`` or ``(height, width, channels)``, channels
             last (the layout of ``images.reshape(n_images, -1)``). None:
@@ -250,8 +260,11 @@ class WeightTemplatesDisplay:
         NotFittedError
             If the estimator is not fitted.
         ValueError
-            If it has no ``coef_``, or ``coef_`` does not hold
-            ``prod(image_shape)`` weights per class.
+            If it has no ``coef_``, ``coef_`` does not hold
+            ``prod(image_shape)`` weights per class, or the pipeline steps
+            before the classifier make features that are not pixels (HOG,
+            a change in the number of values): pass as ``estimator`` a
+            classifier fitted on pixels.
 
         Examples
         --------
@@ -281,7 +294,14 @@ class WeightTemplatesDisplay:
                 "expected (n_classes, n_features)."
             )
         steps = _preceding_steps(estimator, fitted)
-        image_shape = _check_image_shape(image_shape, coef.shape[1], fitted, steps)
+        n_inputs = _n_inputs(estimator, steps)
+        n_features = coef.shape[1]
+        if image_shape is None:  # features first: no shape to infer from them
+            _refuse_features(steps, n_features, n_inputs, fitted)
+            image_shape = _check_image_shape(None, n_features, fitted, steps)
+        else:  # a shape that does not match says so first
+            image_shape = _check_image_shape(image_shape, n_features, fitted, steps)
+            _refuse_features(steps, n_features, n_inputs, fitted)
         _warn_if_not_pixels(steps)
         classes = getattr(fitted, "classes_", None)
         labels = _template_labels(display_labels, classes, coef.shape[0])
@@ -368,9 +388,47 @@ def _preceding_steps(estimator, fitted):
         if isinstance(current, Pipeline):
             steps.extend(current.steps[:-1])
             current = current[-1]
-        else:
+        elif getattr(current, "best_estimator_", None) is not None:
             current = current.best_estimator_
+        else:
+            current = fitted_inner_estimator(current)
     return [(name, step) for name, step in steps if step not in (None, "passthrough")]
+
+
+def _n_inputs(estimator, steps):
+    """Values per sample entering the pipeline steps; None if unknown."""
+    if not steps:
+        return None
+    try:
+        return getattr(estimator, "n_features_in_", None)
+    except AttributeError:  # a pipeline whose first step does not record it
+        return None
+
+
+def _refuse_features(steps, n_features, n_inputs, fitted):
+    """Raise if the steps before the classifier make features, not pixels.
+
+    sklinear's image features (HOG, ...) never output pixels; other steps
+    that are not per-pixel scalers do not when they change the number of
+    values. Their weights have no image layout, even when their number is
+    a square that ``image_shape`` could be inferred from.
+    """
+    features = [n for n, step in steps if isinstance(step, ImageTransformerMixin)]
+    moved = [n for n, step in steps if not isinstance(step, _PIXELWISE_STEPS)]
+    changed = n_inputs is not None and n_inputs != n_features
+    if not features and not (moved and changed):
+        return
+    names = ", ".join(features or moved)
+    made = f"from {n_inputs} input values " if n_inputs is not None else ""
+    raise ValueError(
+        f"coef_ of {type(fitted).__name__} has {n_features} weights per class, "
+        f"one per feature made by the pipeline steps before it ({names}) "
+        f"{made}and not one per pixel: they have no image layout, whatever "
+        "image_shape. Templates need a classifier trained on pixels: pass as "
+        "estimator a classifier fitted on the pixels, or a pipeline whose "
+        "steps before it only scale each pixel (StandardScaler, MinMaxScaler, "
+        "...)."
+    )
 
 
 def _check_image_shape(image_shape, n_features, fitted, steps):
