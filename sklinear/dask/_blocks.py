@@ -183,6 +183,12 @@ def block_problem(X):
 def sparse_message(kind):
     """The error message for blocks of X of the type ``kind`` (not NumPy arrays)."""
     name = f"{kind.__module__}.{kind.__qualname__}"
+    if "sparse" not in kind.__module__:
+        return (
+            f"X has blocks of type {name}: DaskSGD trains on NumPy blocks only. "
+            "Convert the blocks, X.map_blocks(numpy.asarray, dtype=X.dtype), "
+            "before fit."
+        )
     return (
         f"X has blocks of type {name}: DaskSGD trains on dense NumPy blocks "
         "only, sparse chunks are not supported. Densify the blocks, "

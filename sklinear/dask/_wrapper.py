@@ -144,6 +144,8 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Train on the workers; the client only mixes parameters or sums gradients.
 
+        A failed fit leaves the wrapper as it was before.
+
         Parameters
         ----------
         X : dask.array.Array or array-like of shape (n_samples, n_features)
@@ -172,8 +174,6 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             not NumPy arrays.
         DistributedTrainingError
             If a round fails more than ``max_retries`` times.
-
-        A failed fit leaves the wrapper as it was before.
         """
         self._validate_params()
         if not isinstance(self.estimator, BaseLinearSGD) or hasattr(
