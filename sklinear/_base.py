@@ -53,10 +53,26 @@ from ._learning_rate import (
     typical_row_norm,
 )
 from ._optimizers import OPTIMIZERS
-from ._penalties import PENALTIES, penalty_strengths, penalty_terms
+from ._penalties import PENALTIES, penalty_strength, penalty_terms
 from ._schedules import SCHEDULES
 from .losses import LOSSES, expected_initial_loss, log_softmax
 
+# The private fitted state a fit sets besides the public ``name_`` attributes
+# (see ``_store`` and ``_fitted_attributes``); a refit copies, and a new
+# search drops, exactly these.
+FITTED_STATE = (
+    "_params",
+    "_optimizer_state",
+    "_rng",
+    "_epochs_done",
+    "_final_learning_rate",
+    "_average",
+    "_n_averaged",
+    "_average_from",
+    "_preconditioner",
+    "_offset",
+    "_model_params",
+)
 _AUTO_BATCH_SIZE = 256
 _INIT_SCALE = 0.01
 _MAX_TEMPERATURE_ROWS = 10_000
@@ -554,19 +570,20 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         ``"auto"`` averages minibatch gradient steps: a full batch has no
         gradient noise to average out, and random search takes no steps.
         """
+        steps = self._make_optimizer().uses_gradient
         if self.average == "auto":
             full_batch = self._batch_size(n_rows) >= n_rows
-            return 0 if self.optimizer == "random_search" or full_batch else 1
-        if self.average and self.optimizer == "random_search":
+            return 0 if not steps or full_batch else 1
+        if self.average and not steps:
             raise ValueError(
-                "average is not supported with optimizer='random_search', which "
-                "takes no gradient steps to average; set average=False."
+                f"average is not supported with optimizer={self.optimizer!r}, "
+                "which takes no gradient steps to average; set average=False."
             )
         return int(self.average)
 
     def _penalty_strength(self):
         """Total strength of the L2 and L1 terms."""
-        return sum(penalty_strengths(self.penalty, self.alpha, self.l1_ratio))
+        return penalty_strength(self.penalty, self.alpha, self.l1_ratio)
 
     def _learning_rate(self, scales, n_classes, keep, dtype):
         """``learning_rate_init``, or the rate derived from the data for "auto".
@@ -584,13 +601,12 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             )
         rate, gradient_scale, update_scale = auto_learning_rate(
             scales,
-            optimizer=self.optimizer,
-            loss=self._loss_name(),
+            optimizer=self._make_optimizer(),
+            loss=LOSSES[self._loss_name()],
             n_classes=n_classes,
             alpha=self._penalty_strength(),
             fit_intercept=self.fit_intercept,
-            momentum=self.momentum,
-            multi_class=self._loss_params().get("multi_class", "weston_watkins"),
+            loss_params=self._loss_params(),
         )
         if self.verbose:
             print(f"Learning rate {rate:.3g} (learning_rate_init='auto')")
@@ -851,7 +867,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.classifier_tags.poor_score = self.optimizer == "random_search"
+        # A search without gradients is the CS231n baseline, not a solver.
+        tags.classifier_tags.poor_score = not OPTIMIZERS[self.optimizer]().uses_gradient
         return tags
 
 
@@ -946,29 +963,40 @@ def _reject_array_api(estimator, X):
         )
 
 
-def _validated_data(estimator, X, y=None, reset=True):
+def _validated_data(estimator, X, y="no_validation", reset=True):
     """``validate_data`` with the estimators' options and clear messages.
 
-    Labels of mixed types and data frame columns that are not numbers get
-    errors that name them.
+    As ``validate_data``: with ``y`` (even None, which it refuses), returns
+    ``X, y``; without, ``X``. Labels of mixed types and data frame columns
+    that are not numbers get errors that name them.
     """
     options = {"accept_sparse": "csr", "dtype": [np.float64, np.float32]}
+    if isinstance(y, str) and y == "no_validation":
+        try:
+            return validate_data(estimator, X, reset=reset, **options)
+        except (ValueError, TypeError) as error:
+            _raise_for_non_numeric_column(estimator, X, error)
+            raise
     if y is not None:
         y = _checked_labels(y)
     try:
-        if y is None:
-            return validate_data(estimator, X, reset=reset, **options)
         return validate_data(estimator, X, y, reset=reset, order="C", **options)
     except (ValueError, TypeError) as error:
-        column = _non_numeric_column(X)
-        if column is None:
-            raise
-        name, dtype = column
-        raise ValueError(
-            f"Column {name!r} of X (dtype {dtype}) is not numeric: "
-            f"{type(estimator).__name__} needs numbers. Encode it first, e.g. "
-            "with OneHotEncoder or OrdinalEncoder in a ColumnTransformer."
-        ) from error
+        _raise_for_non_numeric_column(estimator, X, error)
+        raise
+
+
+def _raise_for_non_numeric_column(estimator, X, error):
+    """Raise an error naming the first column of a data frame ``X`` not numeric."""
+    column = _non_numeric_column(X)
+    if column is None:
+        return
+    name, dtype = column
+    raise ValueError(
+        f"Column {name!r} of X (dtype {dtype}) is not numeric: "
+        f"{type(estimator).__name__} needs numbers. Encode it first, e.g. "
+        "with OneHotEncoder or OrdinalEncoder in a ColumnTransformer."
+    ) from error
 
 
 def _non_numeric_column(X):
@@ -1049,12 +1077,14 @@ def _fit_temperature(scores, y_index, weight):
     """Temperature minimizing the log-loss of ``softmax(scores / T)``.
 
     As in Platt scaling, the targets are smoothed: the correct class gets
-    ``1 - 1 / (N + 2)`` for ``N`` rows (weighted), the rest is shared by the
-    other classes. On separable training data the plain log-loss would
-    drive ``T`` to zero; the smoothed one has a finite optimum and tends
-    to the plain one as ``N`` grows. (Platt smooths by class size; with
-    many classes and a small validation split that makes the
-    probabilities underconfident.)
+    ``1 - 1 / (N + 2)`` for ``N`` rows, the rest is shared by the other
+    classes. With sample weights ``N`` counts the lightest row as one (the
+    sum of the weights over the smallest positive one): a row of weight 2
+    counts as two rows, and the scale of the weights does not matter. On
+    separable training data the plain log-loss would drive ``T`` to zero;
+    the smoothed one has a finite optimum and tends to the plain one as
+    ``N`` grows. (Platt smooths by class size; with many classes and a
+    small validation split that makes the probabilities underconfident.)
     """
     # Scale-free: optimize T / scale on scores / scale, which cannot overflow.
     scores = scores.astype(np.float64)
@@ -1064,7 +1094,9 @@ def _fit_temperature(scores, y_index, weight):
     scores = scores / scale
     n_classes = scores.shape[1]
     weight = weight.astype(np.float64)
-    smoothing = 1.0 / (weight.sum() + 2.0)
+    positive = weight[weight > 0]
+    count = weight.sum() / positive.min() if positive.size else 0.0
+    smoothing = 1.0 / (count + 2.0)
     targets = np.full(scores.shape, smoothing / (n_classes - 1))
     targets[np.arange(len(y_index)), y_index] = 1.0 - smoothing
     targets *= (weight / weight.sum())[:, None]

@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ._base import (
+    FITTED_STATE,
     BaseLinearSGD,
     _fit_temperature,
     _max_row_norm,
@@ -176,10 +177,8 @@ class BaseLinearSGDCV(BaseLinearSGD):
 
     def _forget_fitted(self):
         """Drop every fitted attribute (those of an earlier refit too)."""
-        keep = set(self.get_params(deep=False))
         for name in list(vars(self)):
-            configuration = name.startswith(("_sklearn", "_metadata"))
-            if name not in keep and not configuration:
+            if _is_fitted_name(name):
                 delattr(self, name)
 
     def _search(self, X, y, sample_weight):
@@ -268,8 +267,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
             best.fit(X, classes[y_index], sample_weight=sample_weight)
             validated = ("n_features_in_", "feature_names_in_")
             for name, value in vars(best).items():
-                is_fitted = name.endswith("_") or name.startswith("_")
-                if is_fitted and name not in validated:
+                if _is_fitted_name(name) and name not in validated:
                     fitted[name] = value
         fitted.update(
             cv_results_=results,
@@ -293,6 +291,12 @@ class BaseLinearSGDCV(BaseLinearSGD):
                 f"{self._plain.__name__}(**best_params_) to predict."
             )
         return super()._not_fitted_message()
+
+
+def _is_fitted_name(name):
+    """A fitted attribute: ``name_`` or the plain estimators' private state."""
+    public = name.endswith("_") and not name.startswith("__")
+    return public or name in FITTED_STATE
 
 
 def _grid_values(grid, values):

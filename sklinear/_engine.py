@@ -539,7 +539,7 @@ def apply_gradient(
         if preconditioner is not None:
             grad *= preconditioner.gradient
         update, state.optimizer_state = optimizer.update(
-            grad, state.optimizer_state, lr
+            grad, state.optimizer_state, lr, params=params
         )
         if preconditioner is not None:
             update *= preconditioner.update
@@ -599,7 +599,9 @@ def _descend_blockwise(
             name: value[rows] if by_row[name] else copy.copy(value)
             for name, value in optimizer_state.items()
         }
-        update, block_state = optimizer.update(block_grad, dict(given), lr)
+        update, block_state = optimizer.update(
+            block_grad, dict(given), lr, params=params[rows]
+        )
         if preconditioner is not None:
             update *= preconditioner.update[rows]
         params[rows] += update

@@ -47,18 +47,21 @@ steps shrink with the square root of the steps taken, so it starts ten times
 larger.
 
 The statistics come from up to 2000 evenly spaced rows, weighted by the
-sample weights.
+sample weights. What the rate needs of the loss (its curvature) and of the
+optimizer (normalized steps, a factor such as momentum's) is read from their
+registry records, so that a new loss or optimizer brings its own.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._optimizers import OPTIMIZERS
+from .losses import LOSSES
+
 # Score change of one normalized step (adam, rmsprop, random search).
 _SCORE_STEP = 1.0
-_ADAGRAD_FACTOR = 10.0
 _STATISTICS_ROWS = 2000
 _CHUNK_ROWS = 128
-_NORMALIZED = ("adam", "rmsprop", "adagrad", "random_search")
 
 
 def _sample_rows(n_rows):
@@ -234,18 +237,24 @@ def auto_learning_rate(
     alpha=0.0,
     fit_intercept=True,
     momentum=0.9,
-    multi_class="weston_watkins",
+    loss_params=None,
 ):
     """The rate and preconditioner ``learning_rate_init="auto"`` stands for.
+
+    What it needs of the optimizer and of the loss it reads from their
+    registry records: whether the optimizer's steps are normalized and its
+    ``rate_scale`` (:class:`sklinear._optimizers.Optimizer`), the loss's
+    curvature in the scores (:class:`sklinear.losses.Loss`).
 
     Parameters
     ----------
     scales : tuple of ndarray
         The data's :func:`feature_scales`.
-    optimizer : str
-        Name in :data:`sklinear._optimizers.OPTIMIZERS`.
-    loss : str
-        Name in :data:`sklinear.losses.LOSSES`.
+    optimizer : str or Optimizer
+        A record, or a name in :data:`sklinear._optimizers.OPTIMIZERS`
+        (built with ``momentum``).
+    loss : str or Loss
+        A record, or a name in :data:`sklinear.losses.LOSSES`.
     n_classes : int
         Number of classes.
     alpha : float, default=0.0
@@ -255,9 +264,10 @@ def auto_learning_rate(
     fit_intercept : bool, default=True
         Whether the intercept counts as a feature of value 1.
     momentum : float, default=0.9
-        Momentum of ``"momentum"`` and ``"nesterov"``.
-    multi_class : str, default="weston_watkins"
-        Hinge form: Weston–Watkins sums up to ``n_classes - 1`` terms.
+        Momentum of an optimizer given by name.
+    loss_params : dict, default=None
+        The loss's parameters (the hinge's ``multi_class`` sets how many
+        terms it sums).
 
     Returns
     -------
@@ -282,7 +292,11 @@ def auto_learning_rate(
     >>> bool(np.allclose(gradient_scale[:98], 1 / X[:, :98].std(axis=0)))
     True
     """
-    normalized = optimizer in _NORMALIZED
+    if isinstance(optimizer, str):
+        optimizer = OPTIMIZERS[optimizer](momentum=momentum)
+    if isinstance(loss, str):
+        loss = LOSSES[loss]
+    normalized = optimizer.normalized
     spread, used = _spreads(scales, fit_intercept, mean_absolute=normalized)
     # Below sqrt(alpha) the penalty outweighs the data in the rescaled
     # coordinates (their optimum is about zero): rescaling stops there.
@@ -291,18 +305,10 @@ def auto_learning_rate(
     n_used = max(int(used.sum()) + int(fit_intercept), 1)
     inverse = np.append(np.where(scaled, 1.0 / spread, 1.0), 1.0)
     if normalized:
-        rate = _SCORE_STEP / n_used
-        if optimizer == "adagrad":
-            rate *= _ADAGRAD_FACTOR
+        rate = _SCORE_STEP / n_used * optimizer.rate_scale
         return rate, inverse, inverse.copy()
-    if loss == "log_loss":
-        curvature = 0.5
-    else:
-        n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
-        curvature = 2.0 * (n_terms + 1)
-    rate = 1.0 / (curvature * n_used)
-    if optimizer in ("momentum", "nesterov"):
-        rate *= 1.0 - momentum
+    curvature = loss.scores_curvature(n_classes, **(loss_params or {}))
+    rate = 1.0 / (curvature * n_used) * optimizer.rate_scale
     with np.errstate(over="ignore"):
         damping = 1.0 / (1.0 + alpha * rate * inverse**2)
     damping[-1] = 1.0  # the intercept is not penalized

@@ -1,10 +1,21 @@
 """Optimizers as pairs of small functions with explicit state.
 
 As in optax, an optimizer is ``init(params) -> state`` and
-``update(grad, state, lr) -> (update, state)``; the training loop adds the
-update to the parameters. State arrays are updated in place to keep the
-minibatch loop allocation-free. Each registry entry is a factory taking the
-estimator's ``momentum``, ``beta_1``, ``beta_2`` and ``epsilon``.
+``update(grad, state, lr, params=None) -> (update, state)``; the training
+loop adds the update to the parameters. ``params`` are the parameters the
+update applies to (the rows of a block when the engine works by blocks), so
+that an update may depend on them (decoupled weight decay). State arrays are
+updated in place to keep the minibatch loop allocation-free. Each registry
+entry is a factory taking the estimator's ``momentum``, ``beta_1``,
+``beta_2`` and ``epsilon`` (all optional).
+
+The record also says what the automatic learning rate needs to know
+(:mod:`sklinear._learning_rate`): whether the steps are ``normalized``
+(they move every coordinate by about the rate whatever the gradient's
+scale: Adam, RMSProp, AdaGrad, random search) and ``rate_scale``, a factor
+on the automatic rate (``1 - momentum`` for the momentum family, whose
+effective step is ``1 / (1 - momentum)`` times larger; 10 for AdaGrad,
+whose steps shrink with the root of the steps taken).
 
 ``random_search`` is the CS231n baseline that uses no gradient: its
 ``update`` receives ``objective``, a function of the parameters, proposes a
@@ -31,12 +42,31 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Optimizer:
-    """An optimizer: ``init`` builds the state, ``update`` computes a step."""
+    """An optimizer: ``init`` builds the state, ``update`` computes a step.
+
+    Attributes
+    ----------
+    init, update : callable
+        ``init(params) -> state``, ``update(grad, state, lr, params=None) ->
+        (update, state)``.
+    uses_gradient : bool
+        False for random search, which evaluates the objective instead (and
+        takes no gradient steps to average).
+    step_size : callable
+        ``(state, lr) -> per-coordinate step``, the threshold scale of the
+        L1 proximal step.
+    normalized : bool
+        Steps of about the rate per coordinate whatever the gradient's scale.
+    rate_scale : float
+        Factor on the automatic learning rate.
+    """
 
     init: Callable
     update: Callable
     uses_gradient: bool = True
     step_size: Callable = staticmethod(lambda state, lr: lr)
+    normalized: bool = False
+    rate_scale: float = 1.0
 
 
 def sgd(**_):
@@ -45,28 +75,28 @@ def sgd(**_):
     def init(params):
         return {}
 
-    def update(grad, state, lr):
+    def update(grad, state, lr, params=None):
         return -lr * grad, state
 
     return Optimizer(init, update)
 
 
-def momentum(*, momentum, **_):
+def momentum(*, momentum=0.9, **_):
     """Heavy-ball momentum: ``v = momentum * v - lr * grad``; ``update = v``."""
 
     def init(params):
         return {"velocity": np.zeros_like(params)}
 
-    def update(grad, state, lr):
+    def update(grad, state, lr, params=None):
         velocity = state["velocity"]
         velocity *= momentum
         velocity -= lr * grad
         return velocity.copy(), state
 
-    return Optimizer(init, update)
+    return Optimizer(init, update, rate_scale=1.0 - momentum)
 
 
-def nesterov(*, momentum, **_):
+def nesterov(*, momentum=0.9, **_):
     """Nesterov momentum in the CS231n form.
 
     ``v_new = momentum * v - lr * grad``;
@@ -76,7 +106,7 @@ def nesterov(*, momentum, **_):
     def init(params):
         return {"velocity": np.zeros_like(params)}
 
-    def update(grad, state, lr):
+    def update(grad, state, lr, params=None):
         velocity = state["velocity"]
         step = -momentum * velocity
         velocity *= momentum
@@ -84,16 +114,16 @@ def nesterov(*, momentum, **_):
         step += (1.0 + momentum) * velocity
         return step, state
 
-    return Optimizer(init, update)
+    return Optimizer(init, update, rate_scale=1.0 - momentum)
 
 
-def adagrad(*, epsilon, **_):
+def adagrad(*, epsilon=1e-8, **_):
     """AdaGrad: per-coordinate steps shrink with the sum of squared gradients."""
 
     def init(params):
         return {"cache": np.zeros_like(params)}
 
-    def update(grad, state, lr):
+    def update(grad, state, lr, params=None):
         cache = state["cache"]
         cache += grad * grad
         return -lr * grad / (np.sqrt(cache) + epsilon), state
@@ -101,16 +131,18 @@ def adagrad(*, epsilon, **_):
     def step_size(state, lr):
         return lr / (np.sqrt(state["cache"]) + epsilon)
 
-    return Optimizer(init, update, step_size=step_size)
+    return Optimizer(
+        init, update, step_size=step_size, normalized=True, rate_scale=10.0
+    )
 
 
-def rmsprop(*, beta_2, epsilon, **_):
+def rmsprop(*, beta_2=0.999, epsilon=1e-8, **_):
     """RMSProp: a leaky average of squared gradients with decay ``beta_2``."""
 
     def init(params):
         return {"cache": np.zeros_like(params)}
 
-    def update(grad, state, lr):
+    def update(grad, state, lr, params=None):
         cache = state["cache"]
         cache *= beta_2
         cache += (1.0 - beta_2) * grad * grad
@@ -119,10 +151,10 @@ def rmsprop(*, beta_2, epsilon, **_):
     def step_size(state, lr):
         return lr / (np.sqrt(state["cache"]) + epsilon)
 
-    return Optimizer(init, update, step_size=step_size)
+    return Optimizer(init, update, step_size=step_size, normalized=True)
 
 
-def adam(*, beta_1, beta_2, epsilon, **_):
+def adam(*, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **_):
     """Adam with bias correction (Kingma & Ba, 2015)."""
 
     def init(params):
@@ -132,7 +164,7 @@ def adam(*, beta_1, beta_2, epsilon, **_):
             "t": np.zeros(params.shape[-1], dtype=np.int64),
         }
 
-    def update(grad, state, lr):
+    def update(grad, state, lr, params=None):
         state["t"] += 1
         m, v, t = state["m"], state["v"], state["t"]
         m *= beta_1
@@ -153,7 +185,7 @@ def adam(*, beta_1, beta_2, epsilon, **_):
             lr * correction.astype(state["v"].dtype) / (np.sqrt(state["v"]) + epsilon)
         )
 
-    return Optimizer(init, update, step_size=step_size)
+    return Optimizer(init, update, step_size=step_size, normalized=True)
 
 
 def random_search(**_):
@@ -175,7 +207,7 @@ def random_search(**_):
             step[..., ~np.repeat(better, params.shape[-1] // len(better))] = 0.0
         return step, state
 
-    return Optimizer(init, update, uses_gradient=False)
+    return Optimizer(init, update, uses_gradient=False, normalized=True)
 
 
 OPTIMIZERS = {

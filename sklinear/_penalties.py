@@ -99,6 +99,11 @@ class L2:
     def __init__(self, strength):
         self.strength = strength
 
+    @property
+    def rate_strength(self):
+        """Its strength where the automatic rate counts the penalty."""
+        return self.strength
+
     def value(self, W):
         """Per-column value."""
         return 0.5 * self.strength * np.einsum("ij,ij->j", W, W)
@@ -145,6 +150,11 @@ class L1:
     def __init__(self, strength):
         self.strength = strength
 
+    @property
+    def rate_strength(self):
+        """Its strength where the automatic rate counts the penalty."""
+        return self.strength
+
     def value(self, W):
         """Per-column value."""
         return self.strength * np.abs(W).sum(axis=0)
@@ -182,6 +192,8 @@ class MaxNorm:
     """
 
     smooth = False
+
+    rate_strength = 0.0  # a constraint, not a term of the objective
 
     def __init__(self, radius):
         self.radius = radius
@@ -247,8 +259,12 @@ def penalty_terms(penalty, alpha, l1_ratio, max_norm=None):
     return terms
 
 
-def penalty_strengths(penalty, alpha, l1_ratio):
-    """Split a named penalty into its L2 and L1 strengths.
+def penalty_strength(penalty, alpha, l1_ratio):
+    """The strength of a named penalty as the automatic rate counts it.
+
+    The sum of its terms' ``rate_strength``: the L2 and L1 coefficients (a
+    max-norm constraint counts for nothing). Below a feature spread of
+    ``sqrt(strength)`` the penalty outweighs the data.
 
     Parameters
     ----------
@@ -261,21 +277,17 @@ def penalty_strengths(penalty, alpha, l1_ratio):
 
     Returns
     -------
-    l2 : float
-        Coefficient of ``1/2 * ||W||^2``.
-    l1 : float
-        Coefficient of ``||W||_1``.
+    float
 
     Examples
     --------
-    >>> from sklinear._penalties import penalty_strengths
-    >>> penalty_strengths("elasticnet", 0.1, 0.25)
-    (0.07500000000000001, 0.025)
+    >>> from sklinear._penalties import penalty_strength
+    >>> penalty_strength("elasticnet", 0.1, 0.25)
+    0.1
     """
-    terms = PENALTIES[penalty](alpha, l1_ratio)
-    l2 = sum((t.strength for t in terms if isinstance(t, L2)), 0.0)
-    l1 = sum((t.strength for t in terms if isinstance(t, L1)), 0.0)
-    return l2, l1
+    return float(
+        sum(term.rate_strength for term in PENALTIES[penalty](alpha, l1_ratio))
+    )
 
 
 def penalty_value(W, l2, l1):
@@ -286,7 +298,7 @@ def penalty_value(W, l2, l1):
     W : ndarray of shape (n_features, n_classes)
         Weights.
     l2, l1 : float
-        Strengths from :func:`penalty_strengths`.
+        The L2 and L1 coefficients.
 
     Returns
     -------

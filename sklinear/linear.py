@@ -7,6 +7,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseLinearSGD
 from ._cv import BaseLinearSGDCV
+from .losses import LOSSES
+
+# MulticlassSVMSGD's losses: those whose scores are margins.
+MARGIN_LOSSES = {name for name, record in LOSSES.items() if record.needs_temperature}
 
 _SHARED_PARAMETERS_DOC = """
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
@@ -203,7 +207,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
 
     _parameter_constraints: dict = {
         **BaseLinearSGD._parameter_constraints,
-        "loss": [StrOptions({"hinge", "squared_hinge"})],
+        "loss": [StrOptions(MARGIN_LOSSES)],
         "multi_class": [StrOptions({"weston_watkins", "crammer_singer"})],
         "margin": [Interval(Real, 0, None, closed="left")],
     }

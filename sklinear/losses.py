@@ -221,6 +221,18 @@ def _softmax_initial_loss(n_classes):
     return float(np.log(n_classes))
 
 
+def _margin_curvature(n_classes, *, multi_class="weston_watkins", **_):
+    # Twice the number of terms (plus one): the squared hinge's second
+    # derivative at unit violation; the hinge's subgradient has that scale.
+    n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
+    return 2.0 * (n_terms + 1)
+
+
+def _softmax_curvature(n_classes, **_):
+    # The largest eigenvalue of diag(p) - p p^T is at most 1/2.
+    return 0.5
+
+
 @dataclass(frozen=True)
 class Loss:
     """A data loss and what an estimator needs to know about it.
@@ -238,15 +250,25 @@ class Loss:
         Names of the estimator parameters the function takes.
     needs_temperature : bool, default=False
         Whether the scores are margins rather than log-probabilities, so
-        that ``predict_proba`` needs a fitted temperature.
+        that ``predict_proba`` needs a fitted temperature. The margin
+        losses are ``MulticlassSVMSGD``'s allowed values of ``loss``.
+    curvature : callable, default=None
+        ``(n_classes, **params) -> float``: a bound on the second derivative
+        of the loss in the scores, which sets the automatic learning rate of
+        gradient steps (``1 / (curvature * d)``). None for 1/2, the softmax
+        cross-entropy's.
+    smooth : bool, default=True
+        Whether the loss has a Lipschitz gradient (the hinge has not).
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklinear.losses import LOSSES
     >>> hinge = LOSSES["hinge"]
-    >>> hinge.params, hinge.needs_temperature
-    (('margin', 'multi_class'), True)
+    >>> hinge.params, hinge.needs_temperature, hinge.smooth
+    (('margin', 'multi_class'), True, False)
+    >>> hinge.scores_curvature(10), LOSSES["log_loss"].scores_curvature(10)
+    (20.0, 0.5)
     >>> float(hinge(np.zeros((1, 3)), np.array([0]), np.ones(1))[0])
     2.0
     """
@@ -255,9 +277,21 @@ class Loss:
     initial_loss: Callable
     params: tuple = field(default=())
     needs_temperature: bool = False
+    curvature: Callable | None = None
+    smooth: bool = True
 
     def __call__(self, scores, y, sample_weight, **params):
         return self.function(scores, y, sample_weight, **params)
+
+    def used_params(self, params):
+        """The entries of ``params`` this loss takes."""
+        return {name: value for name, value in params.items() if name in self.params}
+
+    def scores_curvature(self, n_classes, **params):
+        """The curvature bound for ``n_classes`` (other ``params`` ignored)."""
+        if self.curvature is None:
+            return _softmax_curvature(n_classes)
+        return float(self.curvature(n_classes, **self.used_params(params)))
 
 
 LOSSES = {
@@ -266,14 +300,19 @@ LOSSES = {
         partial(_margin_initial_loss, squared=False),
         params=("margin", "multi_class"),
         needs_temperature=True,
+        curvature=_margin_curvature,
+        smooth=False,
     ),
     "squared_hinge": Loss(
         partial(multiclass_hinge, squared=True),
         partial(_margin_initial_loss, squared=True),
         params=("margin", "multi_class"),
         needs_temperature=True,
+        curvature=_margin_curvature,
     ),
-    "log_loss": Loss(softmax_cross_entropy, _softmax_initial_loss),
+    "log_loss": Loss(
+        softmax_cross_entropy, _softmax_initial_loss, curvature=_softmax_curvature
+    ),
 }
 """Registry of data losses by name: one :class:`Loss` record each."""
 
@@ -310,5 +349,4 @@ def expected_initial_loss(loss, n_classes, **params):
     2.3026
     """
     record = LOSSES[loss]
-    used = {name: value for name, value in params.items() if name in record.params}
-    return record.initial_loss(n_classes, **used)
+    return record.initial_loss(n_classes, **record.used_params(params))

@@ -5,7 +5,7 @@ import pytest
 
 from sklinear._optimizers import OPTIMIZERS
 from sklinear._penalties import (
-    penalty_strengths,
+    penalty_strength,
     penalty_value,
     project_max_norm,
     soft_threshold,
@@ -104,10 +104,11 @@ def test_schedules():
     assert not SCHEDULES["constant"](0.1, **params).on_plateau()
 
 
-def test_penalty_strengths_and_value():
-    assert penalty_strengths("l2", 0.3, 0.5) == (0.3, 0.0)
-    assert penalty_strengths("l1", 0.3, 0.5) == (0.0, 0.3)
-    assert penalty_strengths(None, 0.3, 0.5) == (0.0, 0.0)
+def test_penalty_strength_and_value():
+    assert penalty_strength("l2", 0.3, 0.5) == 0.3
+    assert penalty_strength("l1", 0.3, 0.5) == 0.3
+    assert penalty_strength("elasticnet", 0.3, 0.25) == pytest.approx(0.3)
+    assert penalty_strength(None, 0.3, 0.5) == 0.0
     W = np.array([[1.0, -2.0], [0.5, 0.0]])
     assert penalty_value(W, 2.0, 0.1) == pytest.approx(5.25 + 0.35)
 

@@ -264,6 +264,18 @@ def test_a_large_constant_column_trains(optimizer, value, fit_intercept):
     assert not _no_warnings_of(ConvergenceWarning, records)
 
 
+@pytest.mark.parametrize("Estimator", PLAIN_ESTIMATORS)
+@pytest.mark.parametrize("value", [1000.0, 1e20, 1e200])
+def test_random_search_treats_a_constant_column_as_a_column_of_ones(Estimator, value):
+    """Without an intercept a constant column is the intercept, at any scale."""
+    X, y = _blobs()
+    model = Estimator(optimizer="random_search", fit_intercept=False, random_state=0)
+    reference = np.c_[X, np.ones(len(X))]
+    expected = model.fit(reference, y).score(reference, y)
+    scaled = np.c_[X, np.full(len(X), value)]
+    assert model.fit(scaled, y).score(scaled, y) == pytest.approx(expected, abs=0.03)
+
+
 def test_an_objective_that_rises_is_not_converged():
     X, y = _blobs()
     with pytest.warns(ConvergenceWarning, match="more than twice where it started"):
@@ -403,3 +415,18 @@ def test_a_categorical_column_is_named(Estimator):
     frame["colour"] = pd.Categorical(np.array(["red", "blue"])[y % 2])
     with pytest.raises(ValueError, match="Column 'colour' of X .*OneHotEncoder"):
         Estimator().fit(frame, y)
+
+
+@pytest.mark.parametrize("Estimator", PLAIN_ESTIMATORS)
+@pytest.mark.parametrize("params", [{}, {"early_stopping": True, "average": False}])
+def test_the_private_fitted_state_is_listed(Estimator, params):
+    """A refit copies, and a new search drops, exactly the listed private state."""
+    from sklinear._base import FITTED_STATE
+
+    X, y = _blobs()
+    model = Estimator(random_state=0, **params).fit(X, y)
+    private = {
+        name for name in vars(model) if name.startswith("_") and not name.endswith("_")
+    }
+    assert private <= set(FITTED_STATE)
+    assert set(FITTED_STATE) <= set(vars(model))
