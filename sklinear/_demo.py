@@ -665,6 +665,7 @@ def _part_accuracy(plan, args, out, clock):
     table.head()
     rows = []
     names = _featurizers(args.features, plan.image_shape)
+    extraction = dict.fromkeys(names, 0.0)
     for features, featurizer in names.items():
         correct = {name: np.zeros(len(plan.y), bool) for name in models}
         tested = np.zeros(len(plan.y), bool)
@@ -675,8 +676,10 @@ def _part_accuracy(plan, args, out, clock):
         for train, test in plan.folds:
             _progress(plan.progress, clock, f"{features}: extracting features")
             featurizer = clone(featurizer)
+            start = time.perf_counter()
             F_train = featurizer.fit_transform(plan.X[train])
             F_test = featurizer.transform(plan.X[test])
+            extraction[features] += time.perf_counter() - start
             n_features = F_train.shape[1]
             tested[test] = True
             for name, model in models.items():
@@ -749,6 +752,15 @@ def _part_accuracy(plan, args, out, clock):
         )
     if len(plan.folds) > 1:
         out("   Fit time: the mean over the folds.")
+    n_images = sum(len(train) + len(test) for train, test in plan.folds)
+    out(
+        *(
+            f"   Features '{name}': {seconds:.2f} s to extract from "
+            f"{n_images:,} images ({1e6 * seconds / n_images:.0f} us per image, "
+            "standardization included)."
+            for name, seconds in extraction.items()
+        )
+    )
     return rows
 
 
@@ -1078,35 +1090,52 @@ def plot(rows, path, title=""):
     import matplotlib.pyplot as plt
 
     panels = [
-        (1, "1. Defaults", "fit time (s)"),
+        (1, "1. Defaults (95 % intervals)", "fit time (s)"),
         (2, "2. Tuning (held-out accuracy)", "search time (s)"),
-        (3, "3. Scale (image-sized)", "fit time (s)"),
+        (3, "3. Scale (image-sized data)", "fit time (s)"),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    colors = {}
+    markers = {}
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
     for ax, (part, name, xlabel) in zip(axes, panels, strict=True):
+        stopped = []
         for row in rows:
-            if row["part"] != part or row["fit_time"] is None:
+            if row["part"] != part:
                 continue
+            if row["fit_time"] is None:
+                stopped.append(row["model"])
+                continue
+            color = colors.setdefault(row["model"], f"C{len(colors) % 10}")
             label = row["model"]
+            marker = "o"
             if part == 1:
-                label = f"{label} ({row['features']})"
-            ours = "SGD" in row["model"] and row["model"] != "SGDClassifier"
-            ours = ours or "SGDCV" in row["model"]
-            marker = "o" if ours else "s"
-            ax.scatter(row["fit_time"], row["accuracy"], marker=marker)
-            ax.annotate(
-                label,
-                (row["fit_time"], row["accuracy"]),
+                marker = markers.setdefault(row["features"], "o^sD"[len(markers) % 4])
+                label = f"{label}, {row['features']}"
+            ax.errorbar(
+                row["fit_time"],
+                row["accuracy"],
+                yerr=row.get("half_width"),
+                fmt=marker,
+                color=color,
+                label=label,
+                capsize=3,
+            )
+        if stopped:
+            cap = next(r["cap"] for r in rows if r["part"] == part and r["cap"])
+            ax.text(
+                0.02,
+                0.02,
+                f"stopped at {cap:g} s, not shown: {', '.join(sorted(set(stopped)))}",
+                transform=ax.transAxes,
                 fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
             )
         ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("accuracy")
         ax.set_title(name)
         ax.grid(True, alpha=0.3)
-    fig.suptitle(f"{title}; circles: sklinear, squares: scikit-learn", fontsize=9)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return fig

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -274,3 +275,32 @@ def test_python_dash_m_sklinear_runs_offline_in_time(tmp_path):
     assert "Total time" in result.stdout
     # 30 s on an idle 2-core machine; leave room for a busy one.
     assert seconds < 90, seconds
+
+
+def _readme_quickstart_snippets():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_readme_quickstart_has_two_snippets():
+    snippets = _readme_quickstart_snippets()
+    assert len(snippets) == 2
+    assert "import StandardScaler" in snippets[1] and ".fit(" in snippets[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [0, 1])
+def test_readme_quickstart_snippet_runs_when_pasted(k, tmp_path):
+    # Each snippet alone, in a fresh interpreter: nothing defined elsewhere.
+    code = _readme_quickstart_snippets()[k]
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
