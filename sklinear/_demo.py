@@ -910,6 +910,8 @@ def _part_scale(plan, args, out, clock, part1_rows):
             for row in part1_rows
             if row.get("features") == "raw pixels"
         ]
+        if not rows:
+            out("   (none: run with --features raw or both)")
     else:
         rows = []
         X_train, y_train, X_test, y_test = plan.scale
