@@ -753,11 +753,12 @@ def _part_accuracy(plan, args, out, clock):
     if len(plan.folds) > 1:
         out("   Fit time: the mean over the folds.")
     n_images = sum(len(train) + len(test) for train, test in plan.folds)
+    folds = f" over the {len(plan.folds)} folds" if len(plan.folds) > 1 else ""
     out(
         *(
-            f"   Features '{name}': {seconds:.2f} s to extract from "
-            f"{n_images:,} images ({1e6 * seconds / n_images:.0f} us per image, "
-            "standardization included)."
+            f"   Features '{name}': {seconds:.2f} s to extract, standardization "
+            f"included ({n_images:,} images{folds}: "
+            f"{1e6 * seconds / n_images:.0f} us per image)."
             for name, seconds in extraction.items()
         )
     )
