@@ -1,6 +1,6 @@
 """sklinear: CS231n linear image classifiers as scikit-learn estimators."""
 
-from ._base import DivergenceError
+from ._recipe import DivergenceError
 from .linear import MulticlassSVMSGD, MulticlassSVMSGDCV, SoftmaxSGD, SoftmaxSGDCV
 
 __version__ = "0.1.0"

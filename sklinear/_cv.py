@@ -33,24 +33,25 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from ._base import (
     FITTED_STATE,
     BaseLinearSGD,
-    _fit_temperature,
-    _max_row_norm,
     _reject_array_api,
-    _restored_on_failure,
     _validated_data,
-    initial_state,
+    max_row_norm,
+    model_spec,
+    restored_on_failure,
 )
-from ._engine import (
-    BatchSource,
-    LinearObjective,
-    Preconditioner,
-    finite_scores,
-    per_column,
-    train,
+from ._engine import finite_scores
+from ._learning_rate import feature_scales
+from ._recipe import (
+    batch_source,
+    finish,
+    initial_loss_rows,
+    initial_losses,
+    plan,
+    public_coefficients,
+    scores_of_rows,
+    train_run,
+    validation,
 )
-from ._learning_rate import constant_features, feature_scales, typical_row_norm
-from ._penalties import penalty_terms
-from .losses import LOSSES
 
 _GRID_OF = {
     "alphas": "alpha",
@@ -58,7 +59,6 @@ _GRID_OF = {
     "l1_ratios": "l1_ratio",
     "margins": "margin",
 }
-_MAX_TEMPERATURE_ROWS = 10_000
 # Scorers of binary problems, and what to use instead on more classes.
 _MULTICLASS_SCORING = {
     "roc_auc": "'roc_auc_ovr' or 'roc_auc_ovo'",
@@ -170,7 +170,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         self : object
             The fitted search, predicting with the refitted best model.
         """
-        with _restored_on_failure(self):
+        with restored_on_failure(self):
             self._forget_fitted()
             self._search(X, y, sample_weight)
         return self
@@ -186,7 +186,8 @@ class BaseLinearSGDCV(BaseLinearSGD):
         candidates = self._candidates()
         base = self._plain_params()
         template = self._plain(**base, **candidates[0])
-        template._average_after(1)  # raises for averaging random search
+        spec = model_spec(template)
+        spec.average_after(1)  # raises for averaging random search
         X, y = _validated_data(self, X, y)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -196,7 +197,9 @@ class BaseLinearSGDCV(BaseLinearSGD):
                 f"data, but the data contains only one class: {classes.tolist()}."
             )
         y_index = np.searchsorted(classes, y)
-        weight = template._sample_weight(X, y_index, sample_weight, classes)
+        weight = spec.sample_weights(
+            X.shape[0], X.dtype, y_index, sample_weight, classes
+        )
         folds = _checked_folds(self.cv, X, y)
         scorer = _checked_scorer(template, self.scoring, y)
         trainable = _trainable_folds(folds, y_index, weight, classes, self.error_score)
@@ -209,7 +212,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         for column, k in enumerate(trained):
             train_fold = folds[pairs[k][1]][0]
             weights[train_fold, column] = weight[train_fold]
-        params, diverged, temperatures, n_iter = _train_models(
+        params, diverged, temperatures, n_iter = train_models(
             models, X, y_index, weights, len(classes)
         )
         fit_time = (time.perf_counter() - start) / max(len(models), 1)
@@ -476,154 +479,63 @@ def _warn_non_finite_scores(split_scores, diverged, trained, pairs):
     )
 
 
-def _train_models(models, X, y_index, weights, n_classes):
+def train_models(models, X, y_index, weights, n_classes):
     """Train the plain estimators ``models`` side by side on weight columns.
 
-    Returns their parameters (each (n_features + 1, n_classes), in the
-    uncentered layout: intercepts ``b - offset @ W``), whether each diverged,
-    the temperatures of margin losses and the epochs each ran.
+    The recipe's run of ``K`` models: each is exactly its plain fit with its
+    column of ``weights`` as sample weights (same initialization, batches
+    and stopping), and a model that diverges is frozen while the others go
+    on.
+
+    Returns
+    -------
+    models : list of ndarray of shape (n_features + 1, n_classes)
+        Each model's weights and, in the last row, its public intercepts.
+    diverged : ndarray of bool of shape (K,)
+    temperatures : list of float or None
+    n_iter : ndarray of shape (K,)
+        Epochs each model ran.
     """
-    first = models[0]
-    n_models = len(models)
+    specs = [model_spec(model) for model in models]
+    if len(specs) == 1:
+        weights = weights[:, 0]
+    columns = weights.reshape(len(weights), -1)
     # Each model's statistics are those of its weighted rows, as in its
     # plain fit; models of one fold share them.
-    by_column = {}
-    scales = []
-    for k in range(n_models):
-        key = weights[:, k].tobytes()
+    by_column, scales = {}, []
+    for k in range(columns.shape[1]):
+        key = columns[:, k].tobytes()
         if key not in by_column:
-            by_column[key] = feature_scales(X, weights[:, k])
+            by_column[key] = feature_scales(X, columns[:, k])
         scales.append(by_column[key])
-    state = initial_state(first, X.shape[1], n_classes, X.dtype, 1.0)
-    draw = state.params
-    blocks, offsets = [], []
-    for model, scale in zip(models, scales, strict=True):
-        norm = typical_row_norm(scale, model._penalty_strength(), first.fit_intercept)
-        block = draw / (norm if 0 < norm < np.inf else 1.0)
-        block[:-1][constant_features(scale, first.fit_intercept)] = 0.0
-        blocks.append(block)
-        offsets.append(np.repeat(scale[0][:, None], n_classes, axis=1))
-    state.params = np.hstack(blocks).astype(X.dtype)
-    offset = np.hstack(offsets).astype(X.dtype) if first.fit_intercept else None
-    rates, preconditioners = zip(
-        *(
-            model._learning_rate(scale, n_classes, keep=False, dtype=X.dtype)
-            for model, scale in zip(models, scales, strict=True)
-        ),
-        strict=True,
-    )
-    state.base_lr = np.array(rates, dtype=np.float64)
-    preconditioner = None
-    if any(p is not None for p in preconditioners):
-        ones = np.ones((X.shape[1] + 1, 1), dtype=X.dtype)
-        preconditioner = Preconditioner(
-            *(
-                np.repeat(
-                    np.hstack([ones if p is None else p[i] for p in preconditioners]),
-                    n_classes,
-                    axis=1,
-                )
-                for i in (0, 1)
-            )
-        )
-    loss_params = dict(first._loss_params())
-    if "margin" in loss_params:
-        loss_params["margin"] = np.array([m.margin for m in models], dtype=X.dtype)
-    objective = LinearObjective(
-        LOSSES[first._loss_name()],
-        n_classes,
-        n_models=n_models,
-        loss_params=loss_params,
-        penalty=penalty_terms(
-            first.penalty,
-            per_column([m.alpha for m in models], n_classes, X.dtype),
-            per_column([m.l1_ratio for m in models], n_classes, X.dtype),
-            first.max_norm,
-        ),
-        fit_intercept=first.fit_intercept,
-        offset=offset,
-    )
-    optimizer = first._make_optimizer()
-    state.optimizer_state = optimizer.init(state.params)
-    if first._average_after(X.shape[0]):
-        state.start_averaging(after=first._average_after(X.shape[0]))
-    train_rows, val_rows = first._split_validation(X, y_index, state.rng)
-    source = BatchSource(
-        X,
-        y_index,
-        weights,
-        train_rows,
-        batch_size=first._batch_size(
-            X.shape[0] if train_rows is None else len(train_rows)
-        ),
-        shuffle=first.shuffle,
-        dropout=first.dropout,
-    )
-    validate = None
-    if val_rows is not None:
+    run = plan(specs, X.shape[1], X.dtype, y_index, weights, n_classes, scales)
+    objective = run.objective
 
-        def validate(params):
-            scores = objective.decision(params, X[val_rows])
-            predicted = scores.reshape(len(val_rows), n_models, n_classes).argmax(2)
-            correct = predicted == y_index[val_rows][:, None]
-            w = weights[val_rows]
-            total = w.sum(axis=0)
-            return np.where(
-                total > 0,
-                (correct * w).sum(axis=0) / np.where(total > 0, total, 1),
-                correct.mean(axis=0),
-            )
+    def scores(params, rows):
+        return scores_of_rows(objective, params, X, rows)
 
-    history = train(
-        state,
-        objective,
-        source,
-        optimizer,
-        schedule=first.learning_rate,
-        schedule_params=first._schedule_params(),
-        max_iter=first.max_iter,
-        tol=first.tol,
-        n_iter_no_change=first.n_iter_no_change,
-        validate=validate,
+    rows = initial_loss_rows(run)
+    history = train_run(
+        run,
+        batch_source(run, X),
+        validate=validation(run, scores),
+        initial=initial_losses(run, scores(run.state.params, rows), rows),
         stop_on_divergence=False,
-        preconditioner=preconditioner,
     )
-    params = state.model_params(objective.step_terms)
-    diverged = history.diverged | ~finite_scores(objective, params, X, _max_row_norm(X))
-    intercepts = objective.intercept(params)
-    uncentered = np.vstack([params[:-1], intercepts[None, :]])
-    per_model = [
-        uncentered[:, k * n_classes : (k + 1) * n_classes] for k in range(n_models)
-    ]
-    temperatures = [None] * n_models
-    if objective.loss.needs_temperature:
-        for k in np.flatnonzero(~diverged):
-            rows = val_rows
-            if rows is None:
-                rows = np.flatnonzero(weights[:, k] > 0)
-                if len(rows) > _MAX_TEMPERATURE_ROWS:
-                    pick = np.random.default_rng(0).choice(
-                        rows, _MAX_TEMPERATURE_ROWS, replace=False
-                    )
-                    rows = np.sort(pick)
-            scores = X[rows] @ per_model[k][:-1] + per_model[k][-1]
-            temperatures[k] = _fit_temperature(
-                np.asarray(scores), y_index[rows], weights[rows, k]
-            )
-    return per_model, diverged, temperatures, history.n_iter
+    done = finish(
+        run,
+        history,
+        scores,
+        lambda params: finite_scores(objective, params, X, max_row_norm(X)),
+    )
+    return done.models, done.diverged, done.temperatures, history.n_iter
 
 
 def _set_fitted(model, params, temperature, classes, n_features):
     """Give a plain estimator the fitted attributes it predicts with."""
-    W, b = params[:-1], params[-1]
     model.classes_ = classes
     model.n_features_in_ = n_features
-    if len(classes) == 2:
-        model.coef_ = (W[:, 1] - W[:, 0])[None, :]
-        model.intercept_ = np.atleast_1d(b[1] - b[0])
-    else:
-        model.coef_ = np.ascontiguousarray(W.T)
-        model.intercept_ = b.copy()
+    model.coef_, model.intercept_ = public_coefficients(params)
     if temperature is not None:
         model.temperature_ = temperature
 

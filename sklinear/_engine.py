@@ -257,6 +257,27 @@ class LinearObjective:
             value = value + self.per_model(term.value(W))
         return np.broadcast_to(value, (self.n_models,)).copy()
 
+    def smooth_penalty(self, params, grad=None):
+        """The smooth penalty's value per model, and its gradient added to ``grad``.
+
+        For drivers that compute the data loss and its gradient elsewhere
+        (summed over a cluster): the penalty's value and gradient exist
+        here once. With ``grad`` (of the shape of ``params``), the
+        penalty's gradient is added to its weight rows in place and, without
+        an intercept, its intercept row is zeroed.
+
+        Returns
+        -------
+        ndarray of shape (K,)
+        """
+        W = params[:-1]
+        if grad is not None:
+            for term in self.smooth_terms:
+                term.add_gradient(W.astype(grad.dtype, copy=False), grad[:-1])
+            if not self.fit_intercept:
+                grad[-1] = 0.0
+        return self._penalty_value(self.smooth_terms, W)
+
     def nonsmooth_value(self, params):
         """Per-model value of the terms applied after the step (L1)."""
         return self._penalty_value(self.step_terms, params[:-1])
@@ -896,6 +917,7 @@ def train(
     on_epoch=None,
     preconditioner=None,
     initial=None,
+    epoch=None,
 ):
     """Epochs until ``max_iter`` or until every model meets its stopping criterion.
 
@@ -944,6 +966,10 @@ def train(
         stalls at more than twice this value (by default, twice its first
         epoch's) is stopped but not counted as converged
         (``History.rose``): its rate is too large.
+    epoch : callable, default=None
+        ``epoch(lr, frozen) -> (objective, diverged)``, one epoch run
+        elsewhere (a round of a distributed driver, which updates ``state``
+        itself) instead of :func:`run_epoch` over ``source``.
 
     Returns
     -------
@@ -959,17 +985,22 @@ def train(
         validate=validate,
         initial=initial,
     )
+    if epoch is None:
+
+        def epoch(lr, frozen):
+            return run_epoch(
+                state,
+                objective,
+                source,
+                optimizer,
+                lr,
+                frozen=frozen,
+                preconditioner=preconditioner,
+            )
+
     for _ in range(max_iter):
         start = time.perf_counter()
-        epoch_objective, diverged = run_epoch(
-            state,
-            objective,
-            source,
-            optimizer,
-            stopping.learning_rate(),
-            frozen=stopping.stopped,
-            preconditioner=preconditioner,
-        )
+        epoch_objective, diverged = epoch(stopping.learning_rate(), stopping.stopped)
         if diverged.any() and stop_on_divergence:
             stopping.record(epoch_objective, diverged, stop=True)
             break

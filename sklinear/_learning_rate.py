@@ -64,7 +64,8 @@ _STATISTICS_ROWS = 2000
 _CHUNK_ROWS = 128
 
 
-def _sample_rows(n_rows):
+def statistics_rows(n_rows):
+    """The evenly spaced rows (at most 2000) the statistics are computed on."""
     if n_rows > _STATISTICS_ROWS:
         return np.linspace(0, n_rows - 1, _STATISTICS_ROWS).astype(np.intp)
     return np.arange(n_rows)
@@ -102,7 +103,7 @@ def feature_scales(X, sample_weight=None):
     >>> feature_scales(np.array([[3.0], [-1.0], [5.0]]), np.array([1.0, 1.0, 0.0]))
     (array([1.]), array([2.]), array([2.]))
     """
-    rows = _sample_rows(X.shape[0])
+    rows = statistics_rows(X.shape[0])
     weight = np.ones(len(rows))
     if sample_weight is not None:
         weight = np.asarray(sample_weight, dtype=np.float64)[rows]

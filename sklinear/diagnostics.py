@@ -6,10 +6,11 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_X_y
+from sklearn.utils.validation import check_is_fitted, check_X_y
 
-from ._base import initial_state, linear_objective
+from ._base import fitted_parameters, model_spec
 from ._learning_rate import feature_scales, typical_row_norm
+from ._recipe import checked_sample_weight, initial_state
 
 __all__ = ["InitialLossCheck", "gradient_check", "initial_loss_check", "objective"]
 
@@ -43,16 +44,17 @@ def _prepare(estimator, X, y, sample_weight, dtype):
     """
     X, y = check_X_y(X, y, accept_sparse="csr", dtype=dtype)
     check_classification_targets(y)
-    fitted = hasattr(estimator, "_params")
-    if fitted:
+    spec = model_spec(estimator)
+    fitted = fitted_parameters(estimator)
+    if fitted is not None:
         classes = estimator.classes_
         if X.shape[1] != estimator.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(estimator).__name__} was "
                 f"fitted with {estimator.n_features_in_}."
             )
-        params = estimator._model_params.astype(dtype)
-        offset = estimator._offset
+        params, offset = fitted
+        params = params.astype(dtype)
     else:
         classes = np.unique(y)
         if len(classes) < 2:
@@ -61,21 +63,17 @@ def _prepare(estimator, X, y, sample_weight, dtype):
                 f"the data, but the data contains only one class: {classes.tolist()}."
             )
         row_norm = typical_row_norm(
-            feature_scales(X), estimator._penalty_strength(), estimator.fit_intercept
+            feature_scales(X), spec.penalty_strength(), spec.fit_intercept
         )
-        params = initial_state(
-            estimator, X.shape[1], len(classes), dtype, row_norm
-        ).params
+        params = initial_state(spec, X.shape[1], len(classes), dtype, row_norm).params
         offset = None
     unknown = np.setdiff1d(y, classes)
     if unknown.size:
         raise ValueError(f"y contains labels {unknown.tolist()} unknown to the model.")
     y_index = np.searchsorted(classes, y)
-    weight = _check_sample_weight(
-        sample_weight, X, dtype=dtype, ensure_non_negative=True
-    )
-    objective = linear_objective(
-        estimator, len(classes), None if offset is None else offset.astype(dtype)
+    weight = checked_sample_weight(sample_weight, X.shape[0], dtype)
+    objective = spec.objective(
+        len(classes), None if offset is None else offset.astype(dtype)
     )
     return objective, X, y_index, weight, params
 

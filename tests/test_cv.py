@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklinear import MulticlassSVMSGD, MulticlassSVMSGDCV, SoftmaxSGD, SoftmaxSGDCV
-from sklinear._cv import _train_models
+from sklinear._cv import train_models
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -69,7 +69,7 @@ def test_each_model_equals_the_plain_fit_with_zero_weights(template):
             weight[train_rows] = 1.0
             weights.append(weight)
     y_index = np.searchsorted(np.unique(y), y)
-    params, diverged, _, n_iter = _train_models(
+    params, diverged, _, n_iter = train_models(
         models, X, y_index, np.column_stack(weights), 3
     )
     assert not diverged.any()

@@ -8,9 +8,10 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from sklinear import MulticlassSVMSGD, SoftmaxSGD
-from sklinear._base import initial_state
+from sklinear._base import model_spec
 from sklinear._learning_rate import auto_learning_rate, feature_scales
 from sklinear._optimizers import OPTIMIZERS
+from sklinear._recipe import initial_state
 from sklinear.diagnostics import objective
 
 ESTIMATORS = [MulticlassSVMSGD, SoftmaxSGD]
@@ -160,7 +161,11 @@ def test_averaged_coef_is_the_running_mean_of_the_iterates():
     )
     model.fit(X, y)
     start = initial_state(
-        model, X.shape[1], 3, X.dtype, float(np.hypot.reduce(feature_scales(X)[2]))
+        model_spec(model),
+        X.shape[1],
+        3,
+        X.dtype,
+        float(np.hypot.reduce(feature_scales(X)[2])),
     ).params
     mean_W, mean_b = _naive_average(X, y, 0.1, 3, start[:-1], start[-1])
     np.testing.assert_allclose(model.coef_, mean_W.T, rtol=1e-10, atol=1e-12)

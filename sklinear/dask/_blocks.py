@@ -10,7 +10,7 @@ can be unit-tested on their own.
 
 import numpy as np
 
-from .._base import _max_row_norm, linear_objective
+from .._base import max_row_norm
 from .._engine import BatchSource, finite_scores, run_epoch
 
 
@@ -19,31 +19,29 @@ class BlockSpec:
 
     Parameters
     ----------
-    estimator : BaseLinearSGD
-        An unfitted copy of the plain estimator: its hyperparameters.
+    model : sklinear._recipe.ModelSpec
+        The hyperparameters of the model.
     n_classes : int
         Number of classes.
     offset : ndarray of shape (n_features,) or None
         Center of the data (see :class:`sklinear._engine.LinearObjective`).
     """
 
-    def __init__(self, estimator, n_classes, offset):
-        self.estimator = estimator
+    def __init__(self, model, n_classes, offset):
+        self.model = model
         self.n_classes = n_classes
         self.offset = offset
 
     def objective(self, penalty=True):
         """The objective; without the penalty for per-block sums."""
-        objective = linear_objective(self.estimator, self.n_classes, self.offset)
+        model = self.model if penalty else self.model.with_params(penalty=None)
         if not penalty:
-            objective.penalty = []
-            objective.smooth_terms = []
-            objective.step_terms = []
-        return objective
+            model = model.with_params(max_norm=None)
+        return model.objective(self.n_classes, self.offset)
 
     def optimizer(self):
         """The optimizer."""
-        return self.estimator._make_optimizer()
+        return self.model.make_optimizer()
 
 
 def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows):
@@ -78,7 +76,7 @@ def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows):
         Whether the objective stopped being finite (the state is then the
         one passed in).
     """
-    estimator = spec.estimator
+    model = spec.model
     n_rows = X.shape[0] if rows is None else len(rows)
     if n_rows == 0 or not weight[rows if rows is not None else slice(None)].sum() > 0:
         return state, 0.0, 0.0, False
@@ -87,9 +85,9 @@ def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows):
         y_index,
         weight,
         rows,
-        batch_size=estimator._batch_size(n_rows),
-        shuffle=estimator.shuffle,
-        dropout=estimator.dropout,
+        batch_size=model.rows_per_batch(n_rows),
+        shuffle=model.shuffle,
+        dropout=model.dropout,
     )
     epoch = state.epoch
     value, diverged = run_epoch(
@@ -151,7 +149,7 @@ def accuracy_sums(params, spec, X, y_index, weight, rows):
 def scores_are_finite(params, spec, X):
     """Whether every row of the block scores finitely (with margin)."""
     objective = spec.objective()
-    return bool(finite_scores(objective, params, X, _max_row_norm(X))[0])
+    return bool(finite_scores(objective, params, X, max_row_norm(X))[0])
 
 
 def block_problem(X):

@@ -16,7 +16,7 @@ from dask.core import flatten
 from distributed import futures_of, wait
 
 from .._engine import apply_gradient
-from .._learning_rate import _STATISTICS_ROWS, _sample_rows
+from .._learning_rate import statistics_rows
 from . import _blocks
 
 _WORKER_TIMEOUT = 60
@@ -191,7 +191,7 @@ class Blocks:
 
 def distributed_feature_scales(blocks, weight):
     """:func:`sklinear._learning_rate.feature_scales`, the passes on the workers."""
-    rows = _sample_rows(blocks.n_samples)
+    rows = statistics_rows(blocks.n_samples)
     if weight[rows].sum() > 0:
         rows = rows[weight[rows] > 0]
     peaks = blocks.map(_peak_pass, rows=rows)
@@ -393,16 +393,11 @@ def _gradient_pass(params, spec, X, y_index, weight, rows=None):
 
 def gradient_step(state, objective, optimizer, lr, preconditioner, loss, grad, n_rows):
     """The plain full-batch step from a gradient summed over the cluster."""
-    W = state.params[:-1]
-    value = np.array([loss]) + objective._penalty_value(objective.smooth_terms, W)
     grad = grad.copy()
-    for term in objective.smooth_terms:
-        term.add_gradient(W, grad[:-1])
-    if not objective.fit_intercept:
-        grad[-1] = 0.0
+    value = np.array([loss]) + objective.smooth_penalty(state.params, grad)
     return apply_gradient(
         state, objective, optimizer, grad, value, lr, preconditioner, n_rows
     )
 
 
-__all__ = ["Blocks", "DistributedTrainingError", "_STATISTICS_ROWS", "check_blocks"]
+__all__ = ["Blocks", "DistributedTrainingError", "check_blocks"]

@@ -1,7 +1,6 @@
 """DaskSGD: fit a sklinear classifier on a dask array across a cluster."""
 
 import math
-import time
 from numbers import Integral
 
 import numpy as np
@@ -11,8 +10,20 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._base import BaseLinearSGD, _restored_on_failure
-from .._engine import History, Stopping
+from .._base import BaseLinearSGD, restored_on_failure, store_fit, validated_spec
+from .._engine import History
+from .._recipe import (
+    check_classes,
+    check_weighted_classes,
+    convergence_warning,
+    epoch_printer,
+    finish,
+    history_attributes,
+    initial_loss_attributes,
+    initial_loss_rows,
+    plan,
+    train_run,
+)
 from ._blocks import BlockSpec, sparse_message
 from ._train import (
     Blocks,
@@ -183,7 +194,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "DaskSGD trains MulticlassSVMSGD or SoftmaxSGD; got "
                 f"{type(self.estimator).__name__}."
             )
-        with _restored_on_failure(self):
+        with restored_on_failure(self):
             client = _client()
             X = _check_X(X)
             y = _check_y(y)
@@ -195,156 +206,143 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_estimator(self, client, X, y, sample_weight):
+        """The training recipe, with the data's passes on the workers."""
         estimator = clone(self.estimator)
-        estimator._validate_params()
+        spec = validated_spec(estimator)
         n_samples, n_features = X.shape
         if len(y) != n_samples:
             raise ValueError(f"y has {len(y)} labels but X has {n_samples} rows.")
-        shape_only = np.empty((n_samples, 0), dtype=X.dtype)
         check_classification_targets(y)
-        classes = estimator._check_classes(y, None, False, False)
+        classes = np.unique(y)
+        check_classes(spec.name, classes)
         y_index = np.searchsorted(classes, y)
-        weight = estimator._sample_weight(shape_only, y_index, sample_weight, classes)
-        if len(np.unique(y_index[weight > 0])) < 2:
-            raise ValueError(
-                "Only one class has samples with a positive sample_weight; at "
-                "least 2 classes are needed."
-            )
-        if self.mode == "full_batch" and self.solver == "lbfgs":
-            _check_lbfgs(estimator)
+        weight = spec.sample_weights(
+            n_samples, X.dtype, y_index, sample_weight, classes
+        )
+        check_weighted_classes(weight, y_index, classes)
+        lbfgs = self.mode == "full_batch" and self.solver == "lbfgs"
+        if lbfgs:
+            _check_lbfgs(spec.objective(len(classes)))
         blocks = Blocks(client, X, y_index, weight, self.persist)
         self.n_retries_ = 0
         self._retrying(0, lambda: check_blocks(blocks), blocks)
         scales = self._retrying(
             0, lambda: distributed_feature_scales(blocks, weight), blocks
         )
-        run = estimator._start_training(
-            X.shape, classes, X.dtype, scales, continuing=False, incremental=False
-        )
-        spec = BlockSpec(clone(estimator), len(classes), run.offset)
-        train_rows, val_rows = estimator._split_validation(
-            shape_only, y_index, run.state.rng
-        )
-        rows = estimator._initial_loss_rows(n_samples, train_rows)
-        scores = self._retrying(
-            0, lambda: gather_scores(blocks, run.state.params, spec, rows), blocks
-        )
-        fitted = estimator._initial_loss(
-            run.objective, scores, y_index[rows], weight[rows]
-        )
+        run = plan([spec], n_features, X.dtype, y_index, weight, len(classes), [scales])
+        block_spec = BlockSpec(spec, len(classes), run.offset)
+
+        def scores(params, rows):
+            return self._retrying(
+                0, lambda: gather_scores(blocks, params, block_spec, rows), blocks
+            )
+
+        rows = initial_loss_rows(run)
+        fitted = initial_loss_attributes(run, scores(run.state.params, rows), rows)
         validate = None
-        if val_rows is not None:
+        if run.val_rows is not None:
 
             def validate(params):
                 value = self._retrying(
-                    0, lambda: accuracy(blocks, params, spec, val_rows), blocks
+                    0,
+                    lambda: accuracy(blocks, params, block_spec, run.val_rows),
+                    blocks,
                 )
                 return np.array([value])
 
-        if self.mode == "full_batch" and self.solver == "lbfgs":
-            history = self._lbfgs(estimator, run, blocks, spec, train_rows)
+        if lbfgs:
+            history = self._lbfgs(run, blocks, block_spec)
         else:
-            history = self._rounds(estimator, run, blocks, spec, train_rows, validate)
-        params = estimator._checked_params(
-            history,
+            history = train_run(
+                run,
+                epoch=self._epoch(run, blocks, block_spec),
+                validate=validate,
+                on_epoch=epoch_printer(spec),
+                initial=[fitted["initial_loss_"]],
+            )
+        done = finish(
             run,
-            lambda p: self._retrying(
-                0, lambda: all_scores_finite(blocks, p, spec), blocks
+            history,
+            scores,
+            lambda params: np.array(
+                [
+                    self._retrying(
+                        0, lambda: all_scores_finite(blocks, params, block_spec), blocks
+                    )
+                ]
             ),
         )
-        fitted.update(
-            estimator._fitted_attributes(
-                history,
-                run,
-                params,
-                lambda rows: self._retrying(
-                    0, lambda: gather_scores(blocks, params, spec, rows), blocks
-                ),
-                y_index,
-                weight,
-                train_rows,
-                val_rows,
-                incremental=False,
-                first_call=True,
-                n_iter_before=0,
-            )
-        )
-        estimator._store(run.state, fitted, classes)
+        if done.diverged[0]:
+            raise spec.divergence_error(run.state.epoch, run.learning_rates[0])
+        convergence_warning(spec, history, run.learning_rates[0], stacklevel=5)
+        fitted.update(history_attributes(run, history))
+        store_fit(estimator, run, done, classes, fitted)
         estimator.n_features_in_ = n_features
         return estimator
 
-    def _rounds(self, estimator, run, blocks, spec, train_rows, validate):
-        """Mixing rounds, or full-batch gradient steps, under the stopping rule."""
+    def _epoch(self, run, blocks, block_spec):
+        """One round: a mixing round, or one full-batch gradient step.
+
+        The engine's :func:`~sklinear._engine.train` calls it as its epoch
+        function, under its stopping rule.
+        """
         state = run.state
-        stopping = Stopping(
-            state,
-            run.objective,
-            schedule=estimator.learning_rate,
-            schedule_params=estimator._schedule_params(),
-            tol=estimator.tol,
-            n_iter_no_change=estimator.n_iter_no_change,
-            validate=validate,
-        )
-        printer = estimator._epoch_printer(0)
         generators = []
         if self.mode == "mixing" and len(blocks.workers) > 1:
             seeds = state.rng.integers(np.iinfo(np.int32).max, size=len(blocks.workers))
             generators = [np.random.default_rng(seed) for seed in seeds[1:]]
-        n_rows = blocks.n_samples if train_rows is None else len(train_rows)
-        for round_index in range(estimator.max_iter):
-            start = time.perf_counter()
-            lr = stopping.learning_rate()
+        rounds = [0]
+
+        def epoch(lr, frozen):
+            rounds[0] += 1
             if self.mode == "mixing":
                 new, value, diverged = self._retrying(
-                    round_index + 1,
-                    lambda lr=lr: mixing_round(
+                    rounds[0],
+                    lambda: mixing_round(
                         blocks,
                         state,
-                        spec,
+                        block_spec,
                         lr,
                         run.preconditioner,
-                        train_rows,
+                        run.train_rows,
                         generators,
                     ),
                     blocks,
                 )
-                # Stopping holds the state: update it in place.
+                # The stopping rule holds the state: update it in place.
                 vars(state).update(vars(new))
-            else:
-                loss, grad, _ = self._retrying(
-                    round_index + 1,
-                    lambda: gradient_round(blocks, state.params, spec, train_rows),
-                    blocks,
-                )
-                before = state.params.copy()
-                value = gradient_step(
-                    state,
-                    run.objective,
-                    run.optimizer,
-                    lr,
-                    run.preconditioner,
-                    loss,
-                    grad,
-                    n_rows,
-                )
-                state.epoch += 1
-                diverged = ~np.isfinite(value) | ~np.isfinite(state.params).all()
-                if diverged.any():
-                    state.params[...] = before
+                return value, diverged
+            loss, grad, _ = self._retrying(
+                rounds[0],
+                lambda: gradient_round(
+                    blocks, state.params, block_spec, run.train_rows
+                ),
+                blocks,
+            )
+            before = state.params.copy()
+            value = gradient_step(
+                state,
+                run.objective,
+                run.optimizer,
+                lr,
+                run.preconditioner,
+                loss,
+                grad,
+                run.n_training_rows,
+            )
+            state.epoch += 1
+            diverged = ~np.isfinite(value) | ~np.isfinite(state.params).all()
             if diverged.any():
-                stopping.record(value, diverged, stop=True)
-                break
-            score = stopping.record(value, diverged)
-            printer(state.epoch, value, score, time.perf_counter() - start)
-            if stopping.stopped.all():
-                break
-        return stopping.finish()
+                state.params[...] = before
+            return value, diverged
 
-    def _lbfgs(self, estimator, run, blocks, spec, train_rows):
+        return epoch
+
+    def _lbfgs(self, run, blocks, block_spec):
         """L-BFGS-B on the exact objective, summed over the cluster."""
         from scipy.optimize import minimize
 
-        state, objective = run.state, run.objective
+        state, objective, spec = run.state, run.objective, run.spec
         shape, dtype = state.params.shape, state.params.dtype
         history = History(
             n_iter=np.zeros(1, dtype=int),
@@ -359,16 +357,11 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             calls[0] += 1
             loss, grad, _ = self._retrying(
                 calls[0],
-                lambda: gradient_round(blocks, params, spec, train_rows),
+                lambda: gradient_round(blocks, params, block_spec, run.train_rows),
                 blocks,
             )
-            W = params[:-1]
-            value = loss + objective._penalty_value(objective.smooth_terms, W)[0]
             grad = grad.astype(np.float64)
-            for term in objective.smooth_terms:
-                term.add_gradient(W.astype(np.float64), grad[:-1])
-            if not objective.fit_intercept:
-                grad[-1] = 0.0
+            value = loss + objective.smooth_penalty(params, grad)[0]
             return float(value), grad.ravel()
 
         def record(intermediate_result):
@@ -382,8 +375,8 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             method="L-BFGS-B",
             callback=record,
             options={
-                "maxiter": estimator.max_iter,
-                "ftol": 1e-12 if estimator.tol is None else estimator.tol * 1e-3,
+                "maxiter": spec.max_iter,
+                "ftol": 1e-12 if spec.tol is None else spec.tol * 1e-3,
                 "gtol": 1e-10,
             },
         )
@@ -392,7 +385,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             history.loss_curve.append(np.array([result.fun]))
             history.best[0] = result.fun
         history.n_iter[0] = max(result.nit, 1)
-        history.converged[0] = bool(result.success) or estimator.tol is None
+        history.converged[0] = bool(result.success) or spec.tol is None
         history.diverged[0] = not np.isfinite(result.fun)
         state.epoch += history.n_iter[0]
         return history
@@ -596,12 +589,13 @@ def _is_retryable(error):
     return bool(names & set(_RETRYABLE_NAMES))
 
 
-def _check_lbfgs(estimator):
-    """L-BFGS needs a smooth objective: no L1 part, no projection."""
-    if estimator.penalty in ("l1", "elasticnet") or estimator.max_norm is not None:
+def _check_lbfgs(objective):
+    """L-BFGS needs a smooth objective: a smooth loss, no proximal step."""
+    if objective.step_terms or not objective.loss.smooth:
         raise ValueError(
-            "solver='lbfgs' needs a smooth objective: use penalty='l2' or None "
-            "and max_norm=None, or solver='gd' (proximal steps)."
+            "solver='lbfgs' needs a smooth objective: a smooth loss (not "
+            "loss='hinge'), penalty='l2' or None and max_norm=None; or use "
+            "solver='gd' (proximal and subgradient steps)."
         )
 
 

@@ -1,0 +1,996 @@
+"""The training recipe: from validated data and hyperparameters to fitted arrays.
+
+Every driver trains through these steps: ``fit`` and ``partial_fit`` (one
+model), the one-pass search (``K`` models, candidates times folds, side by
+side) and :class:`~sklinear.dask.DaskSGD` (one model, its epochs run on the
+workers). In order:
+
+1. :meth:`ModelSpec.sample_weights`: sample times class weights, divided by
+   their largest value (only their ratios matter).
+2. :func:`plan`: each model's data statistics give its automatic rate and
+   preconditioner; the initial state (small random weights on the scale of
+   the data, or a stored state to continue), the objective of the ``K``
+   models, the optimizer and the averaging; the validation split.
+3. :func:`initial_losses`: the CS231n sanity check on the first batch.
+4. :func:`train_run`: the engine's epochs until every model stops
+   (:func:`sklinear._engine.train`), over a local :class:`BatchSource` or
+   through a driver's own epoch function (a round on a cluster).
+5. :func:`finish`: divergence checks, each model's parameters in the public
+   layout, the temperatures of margin losses.
+
+The hyperparameters of a model are a :class:`ModelSpec` record, read from a
+plain estimator's public parameters (:func:`sklinear._base.model_spec`). In a
+run of several models the grid parameters (``alpha``, ``l1_ratio``,
+``margin``, ``learning_rate_init``) are per model and every other
+hyperparameter is the first model's.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass, field, replace
+from numbers import Real
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_array, check_random_state, compute_class_weight
+
+from ._engine import (
+    BatchSource,
+    LinearObjective,
+    Preconditioner,
+    TrainState,
+    per_column,
+    train,
+)
+from ._learning_rate import (
+    auto_learning_rate,
+    constant_features,
+    typical_row_norm,
+)
+from ._optimizers import OPTIMIZERS
+from ._penalties import penalty_strength, penalty_terms
+from .losses import LOSSES, expected_initial_loss
+
+AUTO_BATCH_SIZE = 256
+INIT_SCALE = 0.01
+MAX_TEMPERATURE_ROWS = 10_000
+SCORE_CHUNK = 512
+
+
+class DivergenceError(FloatingPointError):
+    """Raised when the training objective stops being finite.
+
+    The message names the epoch and says to lower ``learning_rate_init``.
+    The failed ``fit`` or ``partial_fit`` leaves the estimator as it was
+    before the call, so it never holds a NaN model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear import DivergenceError, SoftmaxSGD
+    >>> X = np.array([[1e30, 0.0], [0.0, 1e30]], dtype=np.float32)
+    >>> try:
+    ...     SoftmaxSGD(optimizer="sgd", learning_rate_init=1e10).fit(X, [0, 1])
+    ... except DivergenceError as error:
+    ...     print("Lower learning_rate_init" in str(error))
+    True
+    """
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The hyperparameters of one model, as the recipe reads them.
+
+    Built from a plain estimator by :func:`sklinear._base.model_spec`: its
+    public parameters, its loss and the loss's parameters. It pickles, so
+    that workers of a cluster can rebuild the objective and the optimizer.
+
+    Parameters
+    ----------
+    name : str
+        The estimator's class name, for messages.
+    loss : str
+        Name in :data:`sklinear.losses.LOSSES`.
+    loss_params : dict
+        The loss's parameters (``margin``, ``multi_class``).
+    params : dict
+        The estimator's parameters (``get_params(deep=False)``).
+    """
+
+    name: str
+    loss: str
+    loss_params: dict
+    params: dict = field(repr=False)
+
+    def __getattr__(self, name):
+        # Hyperparameters read as attributes: spec.alpha, spec.optimizer, ...
+        params = self.__dict__.get("params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(name)
+
+    def with_params(self, **params):
+        """A copy with some hyperparameters changed."""
+        return replace(self, params={**self.params, **params})
+
+    # ------------------------------------------------------------ records
+
+    @property
+    def loss_record(self):
+        """The loss's :class:`sklinear.losses.Loss` record."""
+        return LOSSES[self.loss]
+
+    def make_optimizer(self):
+        """The optimizer's record, built with its hyperparameters."""
+        return OPTIMIZERS[self.optimizer](
+            momentum=self.momentum,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+        )
+
+    def schedule_params(self):
+        """The schedule's parameters besides the base rate."""
+        return {
+            "power_t": self.power_t,
+            "lr_decay": self.lr_decay,
+            "lr_decay_epochs": self.lr_decay_epochs,
+        }
+
+    def penalty_strength(self):
+        """Total strength of the penalty as the automatic rate counts it."""
+        return penalty_strength(self.penalty, self.alpha, self.l1_ratio)
+
+    def objective(self, n_classes, offset=None):
+        """The objective of this model alone."""
+        return LinearObjective(
+            self.loss_record,
+            n_classes,
+            loss_params=self.loss_params,
+            penalty=penalty_terms(
+                self.penalty, self.alpha, self.l1_ratio, self.max_norm
+            ),
+            fit_intercept=self.fit_intercept,
+            offset=offset,
+        )
+
+    def expected_initial_loss(self, n_classes):
+        """The initial loss the sanity check expects."""
+        return expected_initial_loss(self.loss, n_classes, **self.loss_params)
+
+    # --------------------------------------------------------------- sizes
+
+    def rows_per_batch(self, n_rows):
+        """Rows per minibatch for ``n_rows`` training rows."""
+        if self.batch_size is None:
+            return n_rows
+        if self.batch_size == "auto":
+            return min(AUTO_BATCH_SIZE, n_rows)
+        return min(self.batch_size, n_rows)
+
+    def average_after(self, n_rows):
+        """Samples after which averaging starts; 0 for no averaging.
+
+        ``"auto"`` averages minibatch gradient steps: a full batch has no
+        gradient noise to average out, and a search without gradients
+        takes no steps.
+        """
+        steps = self.make_optimizer().uses_gradient
+        if self.average == "auto":
+            full_batch = self.rows_per_batch(n_rows) >= n_rows
+            return 0 if not steps or full_batch else 1
+        if self.average and not steps:
+            raise ValueError(
+                f"average is not supported with optimizer={self.optimizer!r}, "
+                "which takes no gradient steps to average; set average=False."
+            )
+        return int(self.average)
+
+    # -------------------------------------------------------------- weights
+
+    def sample_weights(self, n_rows, dtype, y_index, sample_weight, classes):
+        """Sample weights times class weights, rescaled so that the largest is 1.
+
+        Only the ratios of the weights matter to the objective (its data
+        loss is their weighted mean), so each factor is divided by its
+        largest value: weights of 1e-300 or 1e307 (or 1e37 with float32
+        data) neither underflow nor overflow in the sums of the loss, and
+        a fit depends on the scale of the weights not at all.
+        """
+        weight = unit_scaled(checked_sample_weight(sample_weight, n_rows))
+        class_weight = self.class_weight
+        if isinstance(class_weight, dict):
+            bad = {
+                key: value
+                for key, value in class_weight.items()
+                if not (isinstance(value, Real) and np.isfinite(value) and value >= 0)
+            }
+            if bad:
+                raise ValueError(
+                    "class_weight must map classes to finite, non-negative "
+                    f"weights; got {bad}."
+                )
+            unknown = [key for key in class_weight if key not in set(classes)]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {unknown} that are not classes of y "
+                    f"(classes: {classes.tolist()}); use the labels of y as keys."
+                )
+        if class_weight is not None:
+            per_class = compute_class_weight(
+                class_weight, classes=classes, y=classes[y_index]
+            )
+            weight = unit_scaled(weight * unit_scaled(per_class)[y_index])
+        weight = weight.astype(dtype)
+        if not weight.sum() > 0:
+            raise ValueError(
+                "sample_weight sums to zero: at least one sample needs a positive "
+                "weight."
+            )
+        return weight
+
+    # ------------------------------------------------------- learning rate
+
+    def base_rate(self, scales, n_classes, dtype):
+        """``learning_rate_init``, or the rate derived from the data for "auto".
+
+        Returns the rate and the preconditioner (None for a given rate).
+        """
+        if self.learning_rate_init != "auto":
+            return float(self.learning_rate_init), None
+        rate, gradient_scale, update_scale = auto_learning_rate(
+            scales,
+            optimizer=self.make_optimizer(),
+            loss=self.loss_record,
+            n_classes=n_classes,
+            alpha=self.penalty_strength(),
+            fit_intercept=self.fit_intercept,
+            loss_params=self.loss_params,
+        )
+        if self.verbose:
+            print(f"Learning rate {rate:.3g} (learning_rate_init='auto')")
+        preconditioner = Preconditioner(
+            gradient_scale[:, None].astype(dtype), update_scale[:, None].astype(dtype)
+        )
+        return rate, preconditioner
+
+    # ------------------------------------------------------------ messages
+
+    def divergence_error(self, epoch, rate):
+        """The DivergenceError of a fit that diverged in ``epoch``."""
+        return DivergenceError(
+            f"The training objective of {self.name} became non-finite "
+            f"(NaN or inf) in epoch {epoch}: the optimization diverged. Lower "
+            f"learning_rate_init (now {self.learning_rate_init!r}, a rate of "
+            f"{rate:.3g}) or standardize the features (e.g. StandardScaler)."
+        )
+
+
+def checked_sample_weight(sample_weight, n_rows, dtype=np.float64):
+    """``sample_weight`` as a finite, non-negative vector of ``n_rows`` values.
+
+    None gives ones. The errors name ``sample_weight``.
+
+    Examples
+    --------
+    >>> checked_sample_weight(None, 2)
+    array([1., 1.])
+    """
+    if sample_weight is None:
+        return np.ones(n_rows, dtype=dtype)
+    weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=dtype,
+        input_name="sample_weight",
+        ensure_min_samples=0,
+    )
+    if weight.ndim == 0:
+        weight = np.full(n_rows, weight, dtype=dtype)
+    if weight.shape != (n_rows,):
+        raise ValueError(
+            f"sample_weight.shape == {weight.shape}, expected ({n_rows},): one "
+            "weight per sample."
+        )
+    if (weight < 0).any():
+        raise ValueError(
+            "Negative values in data passed to `sample_weight`: weights must be "
+            "non-negative."
+        )
+    if n_rows and not weight.any():
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number: "
+            "sample_weight is all zeros."
+        )
+    return weight
+
+
+def unit_scaled(weight):
+    """``weight`` divided by its largest value (unchanged if that is 0).
+
+    Only the ratios of the weights matter to the objective; equal weights
+    of any size become exactly 1, as if none had been given.
+
+    Examples
+    --------
+    >>> unit_scaled(np.array([1e307, 5e306]))
+    array([1. , 0.5])
+    """
+    peak = float(np.max(weight, initial=0.0))
+    if not 0 < peak < np.inf:
+        return weight
+    return weight / peak
+
+
+def check_classes(name, classes):
+    """Raise unless there are at least two classes."""
+    if len(classes) < 2:
+        raise ValueError(
+            f"{name} needs samples of at least 2 classes in the data, but the "
+            f"data contains only one class: {np.asarray(classes).tolist()}."
+        )
+
+
+def check_weighted_classes(weight, y_index, classes):
+    """Raise unless two classes have samples of positive weight."""
+    weighted = np.unique(y_index[weight > 0])
+    if len(weighted) < 2:
+        raise ValueError(
+            "Only one class has samples with a positive sample_weight "
+            f"({classes[weighted].tolist()}); at least 2 classes are needed."
+        )
+
+
+# ------------------------------------------------------------------ plan
+
+
+@dataclass
+class Run:
+    """A planned training run of ``K`` models: what :func:`plan` returns.
+
+    Attributes
+    ----------
+    specs : list of ModelSpec
+        The models' hyperparameters.
+    state : sklinear._engine.TrainState
+        Parameters, optimizer state, averages and the random generator.
+    objective : sklinear._engine.LinearObjective
+        The ``K`` models' objective.
+    optimizer : sklinear._optimizers.Optimizer
+        The update rule.
+    learning_rates : list of float
+        Each model's base rate.
+    preconditioner : sklinear._engine.Preconditioner or None
+        The automatic rate's change of variables (per column with ``K > 1``).
+    offset : ndarray or None
+        The center of the data the intercepts are relative to.
+    y_index : ndarray of shape (n_samples,)
+        Class indices.
+    weights : ndarray of shape (n_samples,) or (n_samples, K)
+        Sample weights (one column per model with ``K > 1``).
+    train_rows, val_rows : ndarray or None
+        The early-stopping split (None without early stopping).
+    """
+
+    specs: list
+    state: TrainState
+    objective: LinearObjective
+    optimizer: object
+    learning_rates: list
+    preconditioner: Preconditioner | None
+    offset: np.ndarray | None
+    y_index: np.ndarray
+    weights: np.ndarray
+    train_rows: np.ndarray | None = None
+    val_rows: np.ndarray | None = None
+
+    @property
+    def spec(self):
+        """The first model's hyperparameters (those shared by all)."""
+        return self.specs[0]
+
+    @property
+    def n_models(self):
+        return len(self.specs)
+
+    @property
+    def n_classes(self):
+        return self.objective.n_classes
+
+    @property
+    def n_training_rows(self):
+        if self.train_rows is None:
+            return len(self.y_index)
+        return len(self.train_rows)
+
+    def model_weights(self, k, rows=None):
+        """Model ``k``'s sample weights (of ``rows``)."""
+        weights = self.weights if rows is None else self.weights[rows]
+        return weights if weights.ndim == 1 else weights[:, k]
+
+
+def initial_state(spec, n_features, n_classes, dtype, row_norm):
+    """Small random weights, zero intercept and a generator seeded by ``random_state``.
+
+    The weights are drawn so that the scores of a typical row are about
+    0.01: the initial loss is then the one the CS231n sanity check expects,
+    whatever the scale of the data.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        Its ``random_state`` is read.
+    n_features, n_classes : int
+        Shape of the weights.
+    dtype : dtype
+        Dtype of the parameters.
+    row_norm : float or ndarray of shape (K,)
+        Norm of a typical row (the root of the mean squared norm, see
+        :func:`sklinear._learning_rate.typical_row_norm`); one per model
+        for ``K`` models, which share one draw of the weights.
+
+    Returns
+    -------
+    sklinear._engine.TrainState
+        With an empty optimizer state.
+    """
+    seed = check_random_state(spec.random_state).randint(np.iinfo(np.int32).max)
+    rng = np.random.default_rng(seed)
+    draw = rng.standard_normal((n_features, n_classes))
+    norms = np.atleast_1d(row_norm)
+    params = np.zeros((n_features + 1, n_classes * len(norms)), dtype=dtype)
+    for k, norm in enumerate(norms):
+        scale = norm if 0 < norm < np.inf else 1.0
+        params[:-1, k * n_classes : (k + 1) * n_classes] = draw * (INIT_SCALE / scale)
+    return TrainState(params, {}, rng, np.zeros(len(norms)))
+
+
+def plan(
+    specs,
+    n_features,
+    dtype,
+    y_index,
+    weights,
+    n_classes,
+    scales,
+    *,
+    state=None,
+    offset=None,
+    rate=None,
+    incremental=False,
+):
+    """Plan the training of ``K`` models on data of ``n_features`` features.
+
+    Parameters
+    ----------
+    specs : list of ModelSpec
+        The models (``K = len(specs)``).
+    n_features : int
+        Features of the data.
+    dtype : dtype
+        Dtype of the data and of the parameters.
+    y_index : ndarray of shape (n_samples,)
+        Class indices.
+    weights : ndarray of shape (n_samples,) or (n_samples, K)
+        Sample weights from :meth:`ModelSpec.sample_weights` (a column per
+        model with ``K > 1``).
+    n_classes : int
+        Number of classes.
+    scales : list of tuple of ndarray
+        Each model's :func:`sklinear._learning_rate.feature_scales` of its
+        weighted rows.
+    state : TrainState, default=None
+        A stored state to continue from (``warm_start``, ``partial_fit``;
+        ``K = 1``); None starts afresh.
+    offset : ndarray, default=None
+        The stored center of the data, with ``state``.
+    rate : tuple, default=None
+        A stored ``(learning_rate, preconditioner)`` to keep (later calls to
+        ``partial_fit``).
+    incremental : bool, default=False
+        ``partial_fit``: keeps the optimizer state and the average of a
+        stored state, and makes no validation split.
+
+    Returns
+    -------
+    Run
+    """
+    first = specs[0]
+    n_models = len(specs)
+    n_samples = len(y_index)
+    average_after = first.average_after(n_samples)
+    fit_intercept = first.fit_intercept
+    if state is None:
+        # Training on centered features (a reparametrization of the
+        # intercept) keeps uncentered data well conditioned.
+        norms = [
+            typical_row_norm(scale, spec.penalty_strength(), fit_intercept)
+            for spec, scale in zip(specs, scales, strict=True)
+        ]
+        state = initial_state(
+            first, n_features, n_classes, dtype, norms[0] if n_models == 1 else norms
+        )
+        for k, scale in enumerate(scales):
+            columns = slice(k * n_classes, (k + 1) * n_classes)
+            state.params[:-1, columns][constant_features(scale, fit_intercept)] = 0.0
+        if fit_intercept:
+            offset = _offsets(scales, n_classes, dtype)
+    if rate is not None:
+        rates, preconditioners = [rate[0]], [rate[1]]
+    else:
+        rates, preconditioners = zip(
+            *(
+                spec.base_rate(scale, n_classes, dtype)
+                for spec, scale in zip(specs, scales, strict=True)
+            ),
+            strict=True,
+        )
+    state.base_lr[:] = rates  # honours set_params
+    optimizer = first.make_optimizer()
+    if not (incremental and state.optimizer_state):
+        state.optimizer_state = optimizer.init(state.params)
+    if average_after and (state.average is None or not incremental):
+        state.start_averaging(after=average_after)
+    elif not average_after:
+        state.average = state.n_averaged = None
+    run = Run(
+        list(specs),
+        state,
+        _objective(specs, n_classes, offset, dtype),
+        optimizer,
+        list(rates),
+        _preconditioner(preconditioners, n_features, n_classes, dtype),
+        offset,
+        y_index,
+        weights,
+    )
+    if not incremental:
+        run.train_rows, run.val_rows = _split_validation(first, y_index, state.rng)
+    return run
+
+
+def _offsets(scales, n_classes, dtype):
+    """The center of each model's data: a vector, or a column per class of each."""
+    if len(scales) == 1:
+        return scales[0][0].astype(dtype)
+    return np.hstack(
+        [np.repeat(scale[0][:, None], n_classes, axis=1) for scale in scales]
+    ).astype(dtype)
+
+
+def _objective(specs, n_classes, offset, dtype):
+    """The objective of the models: scalars for one, per-column values for more."""
+    first = specs[0]
+    if len(specs) == 1:
+        return first.objective(n_classes, offset)
+    loss_params = dict(first.loss_params)
+    if "margin" in loss_params:
+        loss_params["margin"] = np.array(
+            [spec.loss_params["margin"] for spec in specs], dtype=dtype
+        )
+    return LinearObjective(
+        first.loss_record,
+        n_classes,
+        n_models=len(specs),
+        loss_params=loss_params,
+        penalty=penalty_terms(
+            first.penalty,
+            per_column([spec.alpha for spec in specs], n_classes, dtype),
+            per_column([spec.l1_ratio for spec in specs], n_classes, dtype),
+            first.max_norm,
+        ),
+        fit_intercept=first.fit_intercept,
+        offset=offset,
+    )
+
+
+def _preconditioner(preconditioners, n_features, n_classes, dtype):
+    """One model's preconditioner, or the models' side by side (ones if none)."""
+    if len(preconditioners) == 1:
+        return preconditioners[0]
+    if all(p is None for p in preconditioners):
+        return None
+    ones = np.ones((n_features + 1, 1), dtype=dtype)
+    return Preconditioner(
+        *(
+            np.repeat(
+                np.hstack([ones if p is None else p[i] for p in preconditioners]),
+                n_classes,
+                axis=1,
+            )
+            for i in (0, 1)
+        )
+    )
+
+
+def _split_validation(spec, y_index, rng):
+    """Sorted training and validation rows; (None, None) without early stopping."""
+    if not spec.early_stopping:
+        return None, None
+    n_samples = len(y_index)
+    rows = np.arange(n_samples)
+    seed = rng.integers(np.iinfo(np.int32).max)
+    n_classes = len(np.unique(y_index))
+    n_train = n_samples - math.ceil(spec.validation_fraction * n_samples)
+    if n_train < n_classes:
+        raise ValueError(
+            f"early_stopping: validation_fraction={spec.validation_fraction} "
+            f"is too large: it leaves {n_train} of {n_samples} rows for "
+            f"training, fewer than the {n_classes} classes. Lower "
+            "validation_fraction or set early_stopping=False."
+        )
+    try:
+        train_rows, val_rows = train_test_split(
+            rows,
+            test_size=spec.validation_fraction,
+            stratify=y_index,
+            random_state=seed,
+        )
+    except ValueError:
+        warnings.warn(
+            f"early_stopping: validation_fraction={spec.validation_fraction} "
+            "of the data is too small to hold out every class; the validation "
+            "set is drawn without stratification.",
+            UserWarning,
+            stacklevel=5,
+        )
+        train_rows, val_rows = train_test_split(
+            rows, test_size=spec.validation_fraction, random_state=seed
+        )
+    return np.sort(train_rows), np.sort(val_rows)
+
+
+# --------------------------------------------------------------- training
+
+
+def initial_loss_rows(run):
+    """The rows of the first batch, where the initial loss is measured."""
+    rows = np.arange(len(run.y_index)) if run.train_rows is None else run.train_rows
+    return np.sort(rows[: run.spec.rows_per_batch(len(rows))])
+
+
+def initial_losses(run, scores, rows):
+    """Each model's data loss at its initial weights on ``rows``.
+
+    Parameters
+    ----------
+    run : Run
+        The planned run.
+    scores : ndarray of shape (len(rows), K * C)
+        Scores of the rows at the initial parameters.
+    rows : ndarray of int
+        :func:`initial_loss_rows`.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        NaN for a model without weight on ``rows``.
+    """
+    objective = run.objective
+    weights = run.weights[rows]
+    if run.n_models > 1:
+        scores = scores.reshape(len(rows), run.n_models, run.n_classes)
+    loss = objective.loss(scores, run.y_index[rows], weights, **objective.loss_params)
+    loss = np.atleast_1d(np.asarray(loss[0], dtype=np.float64))
+    if weights.ndim > 1:
+        loss[~(weights.sum(axis=0) > 0)] = np.nan
+    return loss
+
+
+def initial_loss_attributes(run, scores, rows):
+    """``initial_loss_`` and ``expected_initial_loss_`` of a one-model run.
+
+    ``scores`` are those of :func:`initial_loss_rows` at the initial
+    parameters; printed with ``verbose``.
+    """
+    initial = float(initial_losses(run, scores, rows)[0])
+    expected = run.spec.expected_initial_loss(run.n_classes)
+    if run.spec.verbose:
+        print(
+            f"Initial loss {initial:.4f} (expected about "
+            f"{expected:.4f} for {run.n_classes} classes)",
+            flush=True,
+        )
+    return {"initial_loss_": initial, "expected_initial_loss_": expected}
+
+
+def history_attributes(run, history):
+    """What a plain fit records of its training, from a one-model run.
+
+    ``loss_curve_``, ``n_iter_``, ``validation_scores_`` and ``best_loss_``
+    (or, with early stopping, ``best_validation_score_``).
+    """
+    scores = history.validation_scores
+    fitted = {
+        "loss_curve_": [float(value[0]) for value in history.loss_curve],
+        "n_iter_": int(history.n_iter[0]),
+        "validation_scores_": None if scores is None else [float(s[0]) for s in scores],
+    }
+    if run.val_rows is None:
+        fitted["best_loss_"] = float(history.best[0])
+    else:
+        fitted["best_loss_"] = None
+        fitted["best_validation_score_"] = float(1.0 - history.best[0])
+    return fitted
+
+
+def batch_source(run, X):
+    """The minibatches of the run's training rows of ``X``."""
+    spec = run.spec
+    return BatchSource(
+        X,
+        run.y_index,
+        run.weights,
+        run.train_rows,
+        batch_size=spec.rows_per_batch(run.n_training_rows),
+        shuffle=spec.shuffle,
+        dropout=spec.dropout,
+    )
+
+
+def validation(run, scores_of_rows):
+    """The validation function of early stopping, or None without it.
+
+    ``scores_of_rows(params, rows)`` gives the scores of rows of the data.
+    Each model's score is its weighted accuracy on the validation rows
+    (unweighted if their weights sum to zero).
+    """
+    rows = run.val_rows
+    if rows is None:
+        return None
+    y_val = run.y_index[rows]
+    weights = run.weights[rows]
+    shape = (len(rows), run.n_models, run.n_classes)
+
+    def validate(params):
+        predicted = scores_of_rows(params, rows).reshape(shape).argmax(axis=2)
+        correct = predicted == y_val[:, None]
+        if weights.ndim == 1:
+            if not weights.sum() > 0:
+                return np.array([float(correct.mean())])
+            return np.array([float(np.average(correct[:, 0], weights=weights))])
+        total = weights.sum(axis=0)
+        return np.where(
+            total > 0,
+            (correct * weights).sum(axis=0) / np.where(total > 0, total, 1),
+            correct.mean(axis=0),
+        )
+
+    return validate
+
+
+def epoch_printer(spec, n_iter_before=0):
+    """``on_epoch`` callback printing one line per epoch when verbose."""
+    done = []
+
+    def on_epoch(epoch, value, score, seconds):
+        done.append(epoch)
+        if spec.verbose:
+            message = f"Epoch {n_iter_before + len(done)}: "
+            message += f"objective {value[0]:.6f}"
+            if score is not None:
+                message += f", validation score {score[0]:.4f}"
+            print(f"{message}, time {seconds:.2f}s", flush=True)
+
+    return on_epoch
+
+
+def train_run(
+    run,
+    source=None,
+    *,
+    epoch=None,
+    max_iter=None,
+    tol="spec",
+    validate=None,
+    on_epoch=None,
+    initial=None,
+    stop_on_divergence=True,
+):
+    """The engine's epochs over the run until every model stops.
+
+    Parameters
+    ----------
+    run : Run
+        The planned run (its state is updated in place).
+    source : BatchSource, default=None
+        The minibatches (:func:`batch_source`), for local training.
+    epoch : callable, default=None
+        Instead of ``source``: ``epoch(lr, frozen) -> (objective, diverged)``
+        runs one epoch elsewhere (a round on a cluster).
+    max_iter : int, default=None
+        Epochs at most; None for the first model's ``max_iter``.
+    tol : float or None, default="spec"
+        Stopping tolerance; "spec" for the first model's ``tol``.
+    validate, on_epoch, initial, stop_on_divergence
+        As in :func:`sklinear._engine.train`.
+
+    Returns
+    -------
+    sklinear._engine.History
+    """
+    spec = run.spec
+    return train(
+        run.state,
+        run.objective,
+        source,
+        run.optimizer,
+        schedule=spec.learning_rate,
+        schedule_params=spec.schedule_params(),
+        max_iter=spec.max_iter if max_iter is None else max_iter,
+        tol=spec.tol if isinstance(tol, str) else tol,
+        n_iter_no_change=spec.n_iter_no_change,
+        validate=validate,
+        stop_on_divergence=stop_on_divergence,
+        on_epoch=on_epoch,
+        preconditioner=run.preconditioner,
+        initial=initial,
+        epoch=epoch,
+    )
+
+
+# ----------------------------------------------------------------- finish
+
+
+@dataclass
+class Finished:
+    """What :func:`finish` returns: the trained models.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_features + 1, K * C)
+        The models' parameters in the training layout (averaged or best).
+    models : list of ndarray of shape (n_features + 1, C)
+        Each model's weights and, in the last row, its public intercepts
+        (those of the uncentered data).
+    diverged : ndarray of bool of shape (K,)
+        Models whose objective or scores stopped being finite.
+    temperatures : list of float or None
+        The temperature of each model that needs one.
+    """
+
+    params: np.ndarray
+    models: list
+    diverged: np.ndarray
+    temperatures: list
+
+
+def finish(run, history, scores_of_rows, scores_are_finite):
+    """The trained models of a run, checked, in the public layout.
+
+    Parameters
+    ----------
+    run : Run
+        The run after :func:`train_run`.
+    history : sklinear._engine.History
+        What training recorded.
+    scores_of_rows : callable
+        ``(params, rows) -> scores`` of rows of the data.
+    scores_are_finite : callable
+        ``params -> ndarray of bool of shape (K,)``: whether each model
+        scores every row finitely. The last step can overflow the scores
+        without the objective, checked before each step, seeing it.
+
+    Returns
+    -------
+    Finished
+    """
+    objective = run.objective
+    n_classes = run.n_classes
+    params = run.state.model_params(objective.step_terms)
+    diverged = history.diverged.copy()
+    if not diverged.all():
+        diverged |= ~np.asarray(scores_are_finite(params), dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):  # diverged models
+        intercepts = objective.intercept(params)
+    uncentered = np.vstack([params[:-1], intercepts[None, :]])
+    models = [
+        uncentered[:, k * n_classes : (k + 1) * n_classes] for k in range(run.n_models)
+    ]
+    temperatures = [None] * run.n_models
+    if objective.loss.needs_temperature:
+        for k in np.flatnonzero(~diverged):
+            rows = _temperature_rows(run, k)
+            columns = slice(k * n_classes, (k + 1) * n_classes)
+            scores = scores_of_rows(params, rows)[:, columns]
+            temperatures[k] = fit_temperature(
+                scores, run.y_index[rows], run.model_weights(k, rows)
+            )
+    return Finished(params, models, diverged, temperatures)
+
+
+def _temperature_rows(run, k):
+    """The rows model ``k``'s temperature is fitted on (at most 10,000)."""
+    if run.val_rows is not None:
+        return run.val_rows
+    rows = np.flatnonzero(run.model_weights(k) > 0)
+    if len(rows) > MAX_TEMPERATURE_ROWS:
+        rows = np.sort(run.state.rng.choice(rows, MAX_TEMPERATURE_ROWS, False))
+    return rows
+
+
+def public_coefficients(model):
+    """``coef_`` and ``intercept_`` of a model's (n_features + 1, C) parameters.
+
+    With two classes the model keeps two score columns (the multinomial
+    form) and exposes their difference: ``coef_`` of shape (1, n_features).
+    """
+    W, b = model[:-1], model[-1]
+    if model.shape[1] == 2:
+        return (W[:, 1] - W[:, 0])[None, :], np.atleast_1d(b[1] - b[0])
+    return np.ascontiguousarray(W.T), b.copy()
+
+
+def convergence_warning(spec, history, learning_rate, stacklevel=4):
+    """Warn if the one model of a fit rose or did not meet its stopping criterion."""
+    if history.rose is not None and history.rose.any():
+        warnings.warn(
+            f"{spec.name} stopped with a training objective of "
+            f"{float(history.loss_curve[-1][0]):.4g}, more than twice where "
+            "it started: the optimization made the model worse. Lower "
+            f"learning_rate_init (now {spec.learning_rate_init!r}, a rate of "
+            f"{learning_rate:.3g}) or standardize the features.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+    elif spec.tol is not None and not history.converged.all():
+        warnings.warn(
+            f"{spec.name} reached max_iter={spec.max_iter} epochs "
+            "before the stopping criterion was met; increase max_iter.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def fit_temperature(scores, y_index, weight):
+    """Temperature minimizing the log-loss of ``softmax(scores / T)``.
+
+    As in Platt scaling, the targets are smoothed: the correct class gets
+    ``1 - 1 / (N + 2)`` for ``N`` rows, the rest is shared by the other
+    classes. With sample weights ``N`` counts the lightest row as one (the
+    sum of the weights over the smallest positive one): a row of weight 2
+    counts as two rows, and the scale of the weights does not matter. On
+    separable training data the plain log-loss would drive ``T`` to zero;
+    the smoothed one has a finite optimum and tends to the plain one as
+    ``N`` grows. (Platt smooths by class size; with many classes and a
+    small validation split that makes the probabilities underconfident.)
+    """
+    from scipy.optimize import minimize_scalar
+
+    from .losses import log_softmax
+
+    # Scale-free: optimize T / scale on scores / scale, which cannot overflow.
+    scores = np.asarray(scores).astype(np.float64)
+    scale = float(np.max(np.abs(scores)))
+    if not 0 < scale < np.inf:
+        return 1.0
+    scores = scores / scale
+    n_classes = scores.shape[1]
+    weight = weight.astype(np.float64)
+    positive = weight[weight > 0]
+    count = weight.sum() / positive.min() if positive.size else 0.0
+    smoothing = 1.0 / (count + 2.0)
+    targets = np.full(scores.shape, smoothing / (n_classes - 1))
+    targets[np.arange(len(y_index)), y_index] = 1.0 - smoothing
+    targets *= (weight / weight.sum())[:, None]
+
+    def log_loss(log_temperature):
+        return -np.vdot(targets, log_softmax(scores / np.exp(log_temperature)))
+
+    spread = float(np.std(scores)) or 1.0
+    bounds = (np.log(spread) - np.log(1e4), np.log(spread) + np.log(1e4))
+    result = minimize_scalar(
+        log_loss, bounds=bounds, method="bounded", options={"xatol": 1e-10}
+    )
+    return float(scale * np.exp(result.x))
+
+
+def scores_of_rows(objective, params, X, rows):
+    """Raw scores of ``X[rows]``, gathered in chunks to avoid copying X."""
+    return np.concatenate(
+        [
+            objective.decision(params, X[rows[start : start + SCORE_CHUNK]])
+            for start in range(0, len(rows), SCORE_CHUNK)
+        ]
+    )
