@@ -560,7 +560,10 @@ def apply_gradient(
         if preconditioner is not None:
             grad *= preconditioner.gradient
         update, state.optimizer_state = optimizer.update(
-            grad, state.optimizer_state, lr, params=params
+            grad,
+            state.optimizer_state,
+            lr,
+            params=_optimizer_params(optimizer, params, preconditioner, slice(None)),
         )
         if preconditioner is not None:
             update *= preconditioner.update
@@ -621,7 +624,10 @@ def _descend_blockwise(
             for name, value in optimizer_state.items()
         }
         update, block_state = optimizer.update(
-            block_grad, dict(given), lr, params=params[rows]
+            block_grad,
+            dict(given),
+            lr,
+            params=_optimizer_params(optimizer, params, preconditioner, rows),
         )
         if preconditioner is not None:
             update *= preconditioner.update[rows]
@@ -636,6 +642,20 @@ def _descend_blockwise(
     for name, value in block_state.items():
         if not by_row[name]:
             optimizer_state[name] = value
+
+
+def _optimizer_params(optimizer, params, preconditioner, rows):
+    """Rows of the parameters in the optimizer's coordinates.
+
+    The preconditioner's change of variables maps a step of the optimizer
+    to ``preconditioner.update`` times it on the parameters: an optimizer
+    that decays the weights itself sees them divided by that scale, so that
+    its decay acts on the parameters alike with or without it. Other
+    optimizers get a view (no copy).
+    """
+    if preconditioner is None or not optimizer.decays_weights:
+        return params[rows]
+    return params[rows] / preconditioner.update[rows]
 
 
 def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):

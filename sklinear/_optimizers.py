@@ -7,7 +7,8 @@ update applies to (the rows of a block when the engine works by blocks), so
 that an update may depend on them (decoupled weight decay). State arrays are
 updated in place to keep the minibatch loop allocation-free. Each registry
 entry is a factory taking the estimator's ``momentum``, ``beta_1``,
-``beta_2`` and ``epsilon`` (all optional).
+``beta_2`` and ``epsilon``, and ``weight_decay``, the strength of the
+penalty's L2 part (scalar, or per column for several models), all optional.
 
 The record also says what the automatic learning rate needs to know
 (:mod:`sklinear._learning_rate`): whether the steps are ``normalized``
@@ -59,6 +60,11 @@ class Optimizer:
         Steps of about the rate per coordinate whatever the gradient's scale.
     rate_scale : float
         Factor on the automatic learning rate.
+    decays_weights : bool
+        Whether ``update`` applies the smooth (L2) part of the penalty itself
+        as decoupled weight decay, from the factory's ``weight_decay`` and
+        the ``params`` it receives (in its own coordinates, those of the
+        preconditioned gradient); the L2 term then leaves the gradient.
     """
 
     init: Callable
@@ -67,6 +73,7 @@ class Optimizer:
     step_size: Callable = staticmethod(lambda state, lr: lr)
     normalized: bool = False
     rate_scale: float = 1.0
+    decays_weights: bool = False
 
 
 def sgd(**_):

@@ -214,6 +214,54 @@ class MaxNorm:
         project_max_norm(W, self.radius)
 
 
+class ValueOnly:
+    """A smooth term that counts in the objective's value, not in its gradient.
+
+    For an optimizer that applies the term itself, as decoupled weight
+    decay (AdamW decays the weights by its L2 strength): the objective that
+    is reported and stopped on is unchanged.
+
+    Parameters
+    ----------
+    term : L2
+        The term.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear._penalties import L2, ValueOnly
+    >>> W, grad = np.ones((2, 1)), np.zeros((2, 1))
+    >>> term = ValueOnly(L2(3.0))
+    >>> term.total(W), term.add_gradient(W, grad), float(grad.sum())
+    (3.0, None, 0.0)
+    """
+
+    smooth = True
+
+    def __init__(self, term):
+        self.term = term
+        self.strength = term.strength
+
+    @property
+    def rate_strength(self):
+        """Its strength where the automatic rate counts the penalty."""
+        return self.term.rate_strength
+
+    def value(self, W):
+        """Per-column value."""
+        return self.term.value(W)
+
+    def total(self, W):
+        """Value summed over the columns."""
+        return self.term.total(W)
+
+    def add_gradient(self, W, grad):
+        """Nothing: the optimizer applies the term."""
+
+    def after_step(self, W, step_size):
+        """Nothing."""
+
+
 PENALTIES = {
     "l2": lambda alpha, l1_ratio: [L2(alpha)],
     "l1": lambda alpha, l1_ratio: [L1(alpha)],

@@ -49,7 +49,7 @@ from ._learning_rate import (
     typical_row_norm,
 )
 from ._optimizers import OPTIMIZERS
-from ._penalties import penalty_strength, penalty_terms
+from ._penalties import PENALTIES, ValueOnly, penalty_strength, penalty_terms
 from .losses import LOSSES, expected_initial_loss
 
 AUTO_BATCH_SIZE = 256
@@ -121,14 +121,28 @@ class ModelSpec:
         """The loss's :class:`sklinear.losses.Loss` record."""
         return LOSSES[self.loss]
 
-    def make_optimizer(self):
-        """The optimizer's record, built with its hyperparameters."""
+    def make_optimizer(self, weight_decay=None):
+        """The optimizer's record, built with its hyperparameters.
+
+        ``weight_decay`` (per column for several models) is the strength of
+        the smooth (L2) part of the penalty, for an optimizer that applies
+        it as decoupled weight decay (``decays_weights``); None for this
+        model's own.
+        """
+        if weight_decay is None:
+            weight_decay = self.decay_strength()
         return OPTIMIZERS[self.optimizer](
             momentum=self.momentum,
             beta_1=self.beta_1,
             beta_2=self.beta_2,
             epsilon=self.epsilon,
+            weight_decay=weight_decay,
         )
+
+    def decay_strength(self):
+        """The strength of the smooth (L2) terms of the penalty."""
+        terms = PENALTIES[self.penalty](self.alpha, self.l1_ratio)
+        return float(sum(term.strength for term in terms if term.smooth))
 
     def schedule_params(self):
         """The schedule's parameters besides the base rate."""
@@ -148,12 +162,22 @@ class ModelSpec:
             self.loss_record,
             n_classes,
             loss_params=self.loss_params,
-            penalty=penalty_terms(
-                self.penalty, self.alpha, self.l1_ratio, self.max_norm
-            ),
+            penalty=self.penalty_terms(self.alpha, self.l1_ratio),
             fit_intercept=self.fit_intercept,
             offset=offset,
         )
+
+    def penalty_terms(self, alpha, l1_ratio):
+        """The penalty's terms for ``alpha`` and ``l1_ratio`` (per column).
+
+        With an optimizer that decays the weights itself (AdamW), the smooth
+        terms count in the objective's value but add nothing to the
+        gradient: the optimizer applies them as decoupled weight decay.
+        """
+        terms = penalty_terms(self.penalty, alpha, l1_ratio, self.max_norm)
+        if OPTIMIZERS[self.optimizer]().decays_weights:
+            terms = [ValueOnly(term) if term.smooth else term for term in terms]
+        return terms
 
     def expected_initial_loss(self, n_classes):
         """The initial loss the sanity check expects."""
@@ -527,7 +551,11 @@ def plan(
             strict=True,
         )
     state.base_lr[:] = rates  # honours set_params
-    optimizer = first.make_optimizer()
+    optimizer = first.make_optimizer(
+        per_column([spec.decay_strength() for spec in specs], n_classes, dtype)
+        if n_models > 1
+        else None
+    )
     if not (incremental and state.optimizer_state):
         state.optimizer_state = optimizer.init(state.params)
     if average_after and (state.average is None or not incremental):
@@ -574,11 +602,9 @@ def _objective(specs, n_classes, offset, dtype):
         n_classes,
         n_models=len(specs),
         loss_params=loss_params,
-        penalty=penalty_terms(
-            first.penalty,
+        penalty=first.penalty_terms(
             per_column([spec.alpha for spec in specs], n_classes, dtype),
             per_column([spec.l1_ratio for spec in specs], n_classes, dtype),
-            first.max_norm,
         ),
         fit_intercept=first.fit_intercept,
         offset=offset,
