@@ -12,6 +12,17 @@ from .losses import LOSSES
 # MulticlassSVMSGD's losses: those whose scores are margins.
 MARGIN_LOSSES = {name for name, record in LOSSES.items() if record.needs_temperature}
 
+
+def _used_loss_params(loss, **params):
+    """The entries of ``params`` that loss ``loss`` takes (all if unknown).
+
+    ``smoothing`` only reaches the smooth hinge, so that it matters for
+    no other loss.
+    """
+    record = LOSSES.get(loss)
+    return params if record is None else record.used_params(params)
+
+
 _SHARED_PARAMETERS_DOC = """
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Regularization of the weights (never of the intercept). ``"l2"`` adds
@@ -169,14 +180,27 @@ class MulticlassSVMSGD(BaseLinearSGD):
 
     Parameters
     ----------
-    loss : {"hinge", "squared_hinge"}, default="hinge"
-        Hinge, or each hinge term squared.
+    loss : {"hinge", "squared_hinge", "smooth_hinge"}, default="hinge"
+        Hinge, each hinge term squared, or each hinge term smoothed
+        quadratically over a width ``smoothing`` (Huberized: ``v**2 / (2 *
+        smoothing)`` for a violation ``0 < v <= smoothing``, ``v - smoothing
+        / 2`` beyond; ``sklinear.losses.LOSSES["smooth_hinge"]``), which
+        has a Lipschitz gradient.
     multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
         Sum over the wrong classes, or the largest violation only.
     margin : float, default=1.0
         Required gap between the correct score and the others, >= 0. With L2
         regularization only the ratio of ``margin`` to the weight scale
         matters, so tune it together with ``alpha``.
+    smoothing : float, default=1.0
+        Width of the quadratic zone of ``loss="smooth_hinge"``, > 0, in the
+        units of the scores, like ``margin`` (1.0: the default margin's
+        width, the loss of near-zero scores is then ``1/2`` per wrong class).
+        Smaller is closer to the hinge (it tends to it as ``smoothing -> 0``)
+        but more curved: the automatic rate of ``"sgd"``, ``"momentum"`` and
+        ``"nesterov"`` uses the curvature ``n_classes / smoothing``
+        (``2 / smoothing`` with Crammer–Singer). Scale it with ``margin``
+        to keep the loss's shape. Ignored by the other losses.
     {shared_parameters}
     Attributes
     ----------
@@ -210,6 +234,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         "loss": [StrOptions(MARGIN_LOSSES)],
         "multi_class": [StrOptions({"weston_watkins", "crammer_singer"})],
         "margin": [Interval(Real, 0, None, closed="left")],
+        "smoothing": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -218,6 +243,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         loss="hinge",
         multi_class="weston_watkins",
         margin=1.0,
+        smoothing=1.0,
         penalty="l2",
         alpha=1e-4,
         l1_ratio=0.15,
@@ -250,6 +276,7 @@ class MulticlassSVMSGD(BaseLinearSGD):
         self.loss = loss
         self.multi_class = multi_class
         self.margin = margin
+        self.smoothing = smoothing
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -283,7 +310,12 @@ class MulticlassSVMSGD(BaseLinearSGD):
         return self.loss
 
     def _loss_params(self):
-        return {"margin": self.margin, "multi_class": self.multi_class}
+        return _used_loss_params(
+            self.loss,
+            margin=self.margin,
+            multi_class=self.multi_class,
+            smoothing=self.smoothing,
+        )
 
 
 class SoftmaxSGD(BaseLinearSGD):
@@ -419,10 +451,14 @@ _GRID_PARAMETERS_DOC = """
         naming the split; "raise" raises instead.
 """
 
-_SVM_LOSS_DOC = """    loss : {"hinge", "squared_hinge"}, default="hinge"
+_SVM_LOSS_DOC = """    loss : {"hinge", "squared_hinge", "smooth_hinge"}, \
+default="hinge"
         As in MulticlassSVMSGD.
     multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
         As in MulticlassSVMSGD.
+    smoothing : float, default=1.0
+        Width of the smooth hinge's quadratic zone, as in MulticlassSVMSGD
+        (the same for every candidate; ignored by the other losses).
 """
 
 _GRID_MARGINS_DOC = """    margins : array-like of float, default=(1.0,)
@@ -622,6 +658,7 @@ class MulticlassSVMSGDCV(BaseLinearSGDCV):
         error_score=np.nan,
         loss="hinge",
         multi_class="weston_watkins",
+        smoothing=1.0,
         penalty="l2",
         max_norm=None,
         dropout=0.0,
@@ -658,6 +695,7 @@ class MulticlassSVMSGDCV(BaseLinearSGDCV):
         self.error_score = error_score
         self.loss = loss
         self.multi_class = multi_class
+        self.smoothing = smoothing
         self.penalty = penalty
         self.max_norm = max_norm
         self.dropout = dropout
@@ -688,7 +726,9 @@ class MulticlassSVMSGDCV(BaseLinearSGDCV):
         return self.loss
 
     def _loss_params(self):
-        return {"multi_class": self.multi_class}
+        return _used_loss_params(
+            self.loss, multi_class=self.multi_class, smoothing=self.smoothing
+        )
 
 
 _GRID_NAMES = ("alpha", "learning_rate_init", "l1_ratio", "margin")

@@ -122,20 +122,110 @@ def multiclass_hinge(
     """
     shape = scores.shape
     scores, y, weight, n_models = _flat(scores, y, sample_weight)
-    n_rows = scores.shape[0]
-    rows = np.arange(n_rows)
+    rows = np.arange(scores.shape[0])
     with np.errstate(invalid="ignore", over="ignore"):
-        violation = scores - scores[rows, y][:, None]
-        violation += _per_row(margin, n_rows, n_models, scores.dtype)
-        violation[rows, y] = 0.0
-        np.maximum(violation, 0.0, out=violation)
-        if multi_class == "crammer_singer":
-            worst = violation.argmax(axis=1)
-            largest = violation[rows, worst]
-            violation.fill(0.0)
-            violation[rows, worst] = largest
+        violation = _violations(scores, y, rows, margin, multi_class, n_models)
         per_sample = (violation**2 if squared else violation).sum(axis=1)
         dscores = 2.0 * violation if squared else (violation > 0).astype(scores.dtype)
+    dscores[rows, y] = -dscores.sum(axis=1)
+    dscores *= weight[:, None]
+    loss = _per_model_loss(weight, per_sample, n_models)
+    return loss, dscores.reshape(shape)
+
+
+def _violations(scores, y, rows, margin, multi_class, n_models):
+    """``max(0, s_j - s_y + margin)`` per row and wrong class (0 on the correct one).
+
+    Crammer–Singer keeps only the largest violation of each row.
+    """
+    n_rows = scores.shape[0]
+    violation = scores - scores[rows, y][:, None]
+    violation += _per_row(margin, n_rows, n_models, scores.dtype)
+    violation[rows, y] = 0.0
+    np.maximum(violation, 0.0, out=violation)
+    if multi_class == "crammer_singer":
+        worst = violation.argmax(axis=1)
+        largest = violation[rows, worst]
+        violation.fill(0.0)
+        violation[rows, worst] = largest
+    return violation
+
+
+def smooth_multiclass_hinge(
+    scores,
+    y,
+    sample_weight,
+    *,
+    margin=1.0,
+    smoothing=1.0,
+    multi_class="weston_watkins",
+):
+    """Quadratically smoothed (Huberized) multiclass hinge and its gradient.
+
+    Each hinge term ``max(0, v)`` of :func:`multiclass_hinge`, with ``v =
+    s_j - s_{y_i} + margin``, is replaced by its Huber smoothing of width
+    ``smoothing`` (``γ``)::
+
+        h(v) = 0                 if v <= 0
+               v**2 / (2 γ)      if 0 < v <= γ
+               v - γ / 2         if v > γ
+
+    the smoothed hinge of Shalev-Shwartz & Zhang's SDCA (scikit-learn's
+    binary ``modified_huber`` is ``4 h`` with ``γ = 2``). ``h`` has
+    the slope ``clip(v / γ, 0, 1)``, continuous, and a second derivative at
+    most ``1 / γ``: the loss has a Lipschitz gradient. It lies between
+    ``max(0, v) - γ / 2`` and ``max(0, v)`` and tends to the hinge as ``γ ->
+    0``. Weston–Watkins sums ``h`` over the wrong classes; Crammer–Singer
+    takes ``h`` of the largest violation (smooth except where two wrong
+    classes tie for the largest violation, as the squared hinge's).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples, n_classes) or (n_samples, K, n_classes)
+        Class scores (of ``K`` models).
+    y : ndarray of shape (n_samples,)
+        Index of the correct class of each sample.
+    sample_weight : ndarray of shape (n_samples,) or (n_samples, K)
+        Non-negative weights with a positive sum (per model).
+    margin : float or ndarray of shape (K,), default=1.0
+        Required gap between the correct score and every other score.
+    smoothing : float or ndarray of shape (K,), default=1.0
+        Width ``γ > 0`` of the quadratic zone, in the units of the scores
+        (those of ``margin``): violations up to ``γ`` cost ``v**2 / (2 γ)``.
+    multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
+        Sum over the wrong classes or take the largest violation only.
+
+    Returns
+    -------
+    loss : float or ndarray of shape (K,)
+        Sample-weighted mean loss.
+    dscores : ndarray of the shape of ``scores``
+        Gradient of ``loss`` with respect to ``scores``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear.losses import smooth_multiclass_hinge
+    >>> scores = np.array([[3.2, 5.1, -1.7]])  # violations 2.9 and 0 (-3.9)
+    >>> loss, dscores = smooth_multiclass_hinge(scores, np.array([0]), np.ones(1))
+    >>> round(float(loss), 2)  # 2.9 - 1 / 2
+    2.4
+    >>> scores = np.array([[3.2, 2.7, -1.7]])  # violation 0.5, in the quadratic zone
+    >>> loss, dscores = smooth_multiclass_hinge(scores, np.array([0]), np.ones(1))
+    >>> round(float(loss), 3), dscores.round(3)  # 0.5**2 / 2, slope 0.5
+    (0.125, array([[-0.5,  0.5,  0. ]]))
+    """
+    shape = scores.shape
+    scores, y, weight, n_models = _flat(scores, y, sample_weight)
+    rows = np.arange(scores.shape[0])
+    width = _per_row(smoothing, scores.shape[0], n_models, scores.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        violation = _violations(scores, y, rows, margin, multi_class, n_models)
+        dscores = np.minimum(violation / width, 1.0)
+        terms = np.where(
+            violation > width, violation - 0.5 * width, 0.5 * violation * dscores
+        )
+        per_sample = terms.sum(axis=1)
     dscores[rows, y] = -dscores.sum(axis=1)
     dscores *= weight[:, None]
     loss = _per_model_loss(weight, per_sample, n_models)
@@ -217,6 +307,18 @@ def _margin_initial_loss(
     return float(n_terms * term)
 
 
+def _smooth_hinge_initial_loss(
+    n_classes, *, margin=1.0, smoothing=1.0, multi_class="weston_watkins"
+):
+    # Every wrong class violates the margin by ``margin``: h(margin) each.
+    if margin <= smoothing:
+        term = margin**2 / (2.0 * smoothing)
+    else:
+        term = margin - smoothing / 2.0
+    n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
+    return float(n_terms * term)
+
+
 def _softmax_initial_loss(n_classes):
     return float(np.log(n_classes))
 
@@ -226,6 +328,22 @@ def _margin_curvature(n_classes, *, multi_class="weston_watkins", **_):
     # derivative at unit violation; the hinge's subgradient has that scale.
     n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
     return 2.0 * (n_terms + 1)
+
+
+def _smooth_hinge_curvature(
+    n_classes, *, smoothing=1.0, multi_class="weston_watkins", **_
+):
+    # The Hessian of one sample's loss in the scores is the sum, over the
+    # terms in their quadratic zone, of h'' (e_j - e_y) (e_j - e_y)^T with
+    # h'' = 1 / smoothing (0 elsewhere). Summed over n_terms wrong classes
+    # this is 1 / smoothing times the Laplacian of a star graph whose centre
+    # is the correct class: eigenvalues 0, 1 and n_terms + 1, the largest
+    # reached when every term is in its quadratic zone. So the bound is
+    # (n_terms + 1) / smoothing: C / smoothing for Weston-Watkins, 2 /
+    # smoothing for Crammer-Singer (one term). The squared hinge's
+    # 2 * (n_terms + 1) is the same bound with h'' = 2.
+    n_terms = 1 if multi_class == "crammer_singer" else n_classes - 1
+    return (n_terms + 1) / smoothing
 
 
 def _softmax_curvature(n_classes, **_):
@@ -310,6 +428,13 @@ LOSSES = {
         needs_temperature=True,
         curvature=_margin_curvature,
     ),
+    "smooth_hinge": Loss(
+        smooth_multiclass_hinge,
+        _smooth_hinge_initial_loss,
+        params=("margin", "multi_class", "smoothing"),
+        needs_temperature=True,
+        curvature=_smooth_hinge_curvature,
+    ),
     "log_loss": Loss(
         softmax_cross_entropy, _softmax_initial_loss, curvature=_softmax_curvature
     ),
@@ -322,18 +447,20 @@ def expected_initial_loss(loss, n_classes, **params):
 
     Every wrong class then violates the margin by about ``margin``: the
     Weston–Watkins hinge is about ``(C - 1) * margin`` (squared: ``(C - 1) *
-    margin**2``), the Crammer–Singer hinge about ``margin``, and softmax
-    cross-entropy about ``log(C)``.
+    margin**2``; smooth: ``(C - 1) * h(margin)``, ``margin**2 / (2 *
+    smoothing)`` up to ``margin = smoothing`` and ``margin - smoothing / 2``
+    beyond), the Crammer–Singer hinge about ``margin`` (``h(margin)``), and
+    softmax cross-entropy about ``log(C)``.
 
     Parameters
     ----------
-    loss : {"hinge", "squared_hinge", "log_loss"}
+    loss : {"hinge", "squared_hinge", "smooth_hinge", "log_loss"}
         Loss name.
     n_classes : int
         Number of classes C.
     **params
-        The loss's parameters (``margin``, ``multi_class`` for the hinges);
-        others are ignored.
+        The loss's parameters (``margin``, ``multi_class`` for the hinges,
+        ``smoothing`` for the smooth hinge); others are ignored.
 
     Returns
     -------
@@ -345,6 +472,8 @@ def expected_initial_loss(loss, n_classes, **params):
     >>> from sklinear.losses import expected_initial_loss
     >>> expected_initial_loss("hinge", 10)
     9.0
+    >>> expected_initial_loss("smooth_hinge", 10)  # 9 terms of 1 / 2
+    4.5
     >>> round(expected_initial_loss("log_loss", 10), 4)
     2.3026
     """

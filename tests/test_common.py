@@ -27,6 +27,7 @@ def _configurations():
     yield MulticlassSVMSGD(
         loss="squared_hinge", multi_class="crammer_singer", max_norm=5.0
     )
+    yield MulticlassSVMSGD(loss="smooth_hinge", smoothing=0.5, optimizer="sgd")
     yield SoftmaxSGD(batch_size=8, dropout=0.1, learning_rate="step")
     yield SoftmaxSGD(batch_size=None, optimizer="sgd", learning_rate="invscaling")
     yield MulticlassSVMSGD(batch_size=8, early_stopping=True, validation_fraction=0.3)

@@ -105,6 +105,8 @@ def test_losses_keep_dtype(dtype):
         ("hinge", "weston_watkins", 18.0),
         ("squared_hinge", "weston_watkins", 36.0),
         ("hinge", "crammer_singer", 2.0),
+        ("smooth_hinge", "weston_watkins", 13.5),  # 9 * (2 - 1 / 2)
+        ("smooth_hinge", "crammer_singer", 1.5),
         ("log_loss", "weston_watkins", np.log(10)),
     ],
 )
@@ -112,8 +114,71 @@ def test_expected_initial_loss_equals_loss_at_zero_scores(loss, multi_class, exp
     margin = 2.0
     value = expected_initial_loss(loss, 10, margin=margin, multi_class=multi_class)
     assert value == pytest.approx(expected)
-    params = (
-        {} if loss == "log_loss" else {"margin": margin, "multi_class": multi_class}
-    )
+    params = LOSSES[loss].used_params({"margin": margin, "multi_class": multi_class})
     at_zero, _ = LOSSES[loss](np.zeros((7, 10)), np.arange(7), np.ones(7), **params)
     assert at_zero == pytest.approx(value)
+
+
+# Non-default values of every loss parameter; each loss takes its own.
+_PARAMS = {"margin": 1.5, "smoothing": 0.7}
+
+
+def _central_differences(function, scores, eps=1e-6):
+    grad = np.zeros_like(scores)
+    flat, out = scores.reshape(-1), grad.reshape(-1)
+    for index in range(flat.size):
+        original = flat[index]
+        flat[index] = original + eps
+        plus = function(scores)
+        flat[index] = original - eps
+        minus = function(scores)
+        flat[index] = original
+        out[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize("multi_class", ["weston_watkins", "crammer_singer"])
+@pytest.mark.parametrize("n_models", [None, 3])
+def test_gradient_matches_central_differences(seed, name, multi_class, n_models):
+    # Every registered loss, one model (n, C) or three side by side (n, K, C)
+    # with a weight column each. Random scores keep the hinges away from
+    # their kinks.
+    record = LOSSES[name]
+    rng = np.random.default_rng(seed)
+    shape = (8, 4) if n_models is None else (8, n_models, 4)
+    scores = rng.normal(size=shape) * 2
+    y = rng.integers(0, 4, 8)
+    weight = rng.uniform(0.1, 3, shape[:-1])
+    params = record.used_params({**_PARAMS, "multi_class": multi_class})
+    _, grad = record(scores, y, weight, **params)
+    assert grad.shape == scores.shape
+    numerical = _central_differences(
+        lambda s: float(np.sum(record(s, y, weight, **params)[0])), scores
+    )
+    np.testing.assert_allclose(grad, numerical, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("name", [n for n in sorted(LOSSES) if LOSSES[n].smooth])
+@pytest.mark.parametrize("multi_class", ["weston_watkins", "crammer_singer"])
+def test_curvature_bounds_the_hessian_in_the_scores(seed, name, multi_class):
+    # The automatic rate of gradient steps is 1 / (curvature d): the record's
+    # curvature must bound the largest eigenvalue of one sample's Hessian.
+    record = LOSSES[name]
+    n_classes = 5
+    params = record.used_params({**_PARAMS, "multi_class": multi_class})
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=(1, n_classes))
+    y = np.array([seed % n_classes])
+    eps = 1e-6
+    hessian = np.empty((n_classes, n_classes))
+    for j in range(n_classes):
+        step = np.zeros_like(scores)
+        step[0, j] = eps
+        plus = record(scores + step, y, np.ones(1), **params)[1]
+        minus = record(scores - step, y, np.ones(1), **params)[1]
+        hessian[:, j] = (plus - minus)[0] / (2 * eps)
+    largest = np.linalg.eigvalsh((hessian + hessian.T) / 2).max()
+    assert largest <= record.scores_curvature(n_classes, **params) * (1 + 1e-6)

@@ -82,6 +82,24 @@ def test_svm_temperature_is_exported(n_classes):
         assert np.abs(proba[:, 1] - 1 / (1 + np.exp(-2 * s))).max() > 1e-2
 
 
+@pytest.mark.parametrize("n_classes", [2, 3, 4])
+@pytest.mark.parametrize("multi_class", ["weston_watkins", "crammer_singer"])
+def test_smooth_hinge_model_matches(n_classes, multi_class):
+    X, y = _data(n_classes)
+    model = _fit(
+        MulticlassSVMSGD,
+        X,
+        y,
+        loss="smooth_hinge",
+        smoothing=0.5,
+        multi_class=multi_class,
+    )
+    _assert_no_near_ties(model, X)
+    onnx_labels, proba = _run(model, X, {"zipmap": False})
+    np.testing.assert_array_equal(onnx_labels, model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_double_input_is_computed_in_double(estimator, n_classes):
