@@ -195,6 +195,44 @@ def adam(*, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **_):
     return Optimizer(init, update, step_size=step_size, normalized=True)
 
 
+def adamw(*, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0, **_):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    As ``torch.optim.AdamW`` and ``optax.adamw``: ``update = adam(grad) - lr *
+    weight_decay * params``, where ``weight_decay`` is the strength of the
+    penalty's L2 part (``alpha`` for ``penalty="l2"``) and ``grad`` is the
+    gradient of the data loss and of the other terms only. The L2 term
+    still counts in the objective that is reported and stopped on. The
+    intercepts are not decayed, as the L2 penalty never covers them.
+
+    With plain gradient steps decoupled decay and the L2 penalty are the
+    same step; with Adam they differ: the penalty's gradient is divided by
+    the root of the second moment like the data's, so that weights with
+    large gradients are barely regularized, while the decay shrinks every
+    weight by the same fraction ``lr * alpha`` per step.
+    """
+    base = adam(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+
+    def init(params):
+        state = base.init(params)
+        # One decay per parameter, zero on the intercept row: a state array
+        # with the rows of the parameters follows them block by block.
+        decay = np.zeros_like(params)
+        decay[:-1] = weight_decay
+        state["decay"] = decay
+        return state
+
+    def update(grad, state, lr, params=None):
+        step, state = base.update(grad, state, lr)
+        if params is not None:
+            step -= lr * state["decay"] * params
+        return step, state
+
+    return Optimizer(
+        init, update, step_size=base.step_size, normalized=True, decays_weights=True
+    )
+
+
 def random_search(**_):
     """Random local search: try ``params + lr * N(0, 1)``, keep it if better.
 
@@ -222,6 +260,7 @@ OPTIMIZERS = {
     "momentum": momentum,
     "nesterov": nesterov,
     "adam": adam,
+    "adamw": adamw,
     "adagrad": adagrad,
     "rmsprop": rmsprop,
     "random_search": random_search,

@@ -44,12 +44,14 @@ _SHARED_PARAMETERS_DOC = """
         with inverted scaling by ``1 / (1 - dropout)``; off at prediction.
     fit_intercept : bool, default=True
         Whether to learn an intercept (never penalized).
-    optimizer : {"sgd", "momentum", "nesterov", "adam", "adagrad", "rmsprop", \
-"random_search"}, default="adam"
+    optimizer : {"sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", \
+"rmsprop", "random_search"}, default="adam"
         Update rule. Adam, the default, steps every weight by about its rate
         whatever the gradient's scale, which with the automatic per-feature
         rate makes training insensitive to the scale of each feature;
-        ``"sgd"`` is the CS231n baseline. ``"random_search"`` is CS231n's
+        ``"sgd"`` is the CS231n baseline. ``"adamw"`` is Adam with the
+        penalty's L2 part (``alpha``) as decoupled weight decay, as
+        ``torch.optim.AdamW``. ``"random_search"`` is CS231n's
         first baseline: it uses no gradient, tries the weights plus Gaussian
         noise of scale ``learning_rate_init`` on each minibatch and keeps
         them only if the minibatch objective goes down.

@@ -19,6 +19,7 @@ LEARNING_RATES = {
     "momentum": 0.02,
     "nesterov": 0.02,
     "adam": 0.05,
+    "adamw": 0.05,
     "adagrad": 0.5,
     "rmsprop": 0.01,
 }
