@@ -18,7 +18,7 @@ def _configurations():
     """
     yield MulticlassSVMSGD()
     yield SoftmaxSGD()
-    for optimizer in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop"):
+    for optimizer in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adamw"):
         yield SoftmaxSGD(optimizer=optimizer)
     yield SoftmaxSGD(learning_rate_init=0.01, average=False)
     yield MulticlassSVMSGD(optimizer="random_search")
