@@ -36,6 +36,7 @@ __all__ = [
     "expected_initial_loss",
     "log_softmax",
     "multiclass_hinge",
+    "smooth_multiclass_hinge",
     "softmax_cross_entropy",
 ]
 

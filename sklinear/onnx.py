@@ -277,10 +277,10 @@ def _register_refusals():
         "(pipeline[i + 1:]).",
     )
     if "sklinear.dask" in sys.modules:
-        _register_dask()
+        register_dask_refusal()
 
 
-def _register_dask():
+def register_dask_refusal():
     """Refuse DaskSGD; called here or by sklinear.dask, whichever is imported last.
 
     (Importing sklinear.dask here would import dask for every export.)

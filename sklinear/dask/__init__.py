@@ -25,4 +25,4 @@ __all__ = ["DaskSGD", "DistributedTrainingError"]
 if "sklinear.onnx" in sys.modules:
     # sklinear.onnx was imported first: have skl2onnx refuse DaskSGD with a
     # message saying to export estimator_ (sklinear.onnx does it otherwise).
-    sys.modules["sklinear.onnx"]._register_dask()
+    sys.modules["sklinear.onnx"].register_dask_refusal()
