@@ -30,7 +30,8 @@ import scipy.sparse as sp
 from ._elementwise import row_blocks
 from ._schedules import SCHEDULES
 
-_SCORE_CHUNK = 512
+# Rows scored at a time where all rows of the data are scored.
+SCORE_CHUNK = 512
 
 
 def per_column(values, n_classes, dtype=None):
@@ -880,8 +881,8 @@ def finite_scores(objective, params, X, max_row_norm):
         if unsure.any():
             columns = objective.model_columns(unsure)
             good = np.ones(columns.sum(), dtype=bool)
-            for start in range(0, X.shape[0], _SCORE_CHUNK):
-                chunk = X[start : start + _SCORE_CHUNK]
+            for start in range(0, X.shape[0], SCORE_CHUNK):
+                chunk = X[start : start + SCORE_CHUNK]
                 scores = objective.decision(params, chunk)[:, columns]
                 good &= (np.abs(scores) < limit).all(axis=0)
             ok[unsure] = good.reshape(-1, objective.n_classes).all(axis=1)

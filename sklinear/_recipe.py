@@ -36,6 +36,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state, compute_class_weight
 
 from ._engine import (
+    SCORE_CHUNK,
     BatchSource,
     LinearObjective,
     Preconditioner,
@@ -55,7 +56,6 @@ from .losses import LOSSES, expected_initial_loss
 AUTO_BATCH_SIZE = 256
 INIT_SCALE = 0.01
 MAX_TEMPERATURE_ROWS = 10_000
-SCORE_CHUNK = 512
 
 
 class DivergenceError(FloatingPointError):
