@@ -4,8 +4,9 @@ Displays in scikit-learn's visualization API: build one from a fitted
 estimator (``from_estimator``) or from search results
 (``from_cv_results``), or from the data directly; ``plot(ax=None)`` draws it
 and stores the matplotlib objects in attributes ending in ``_`` (``ax_``,
-``figure_``, ``line_``, ...). matplotlib is imported only when something is
-drawn, so this module imports without it.
+or ``axes_`` for the grid of :class:`WeightTemplatesDisplay`, ``figure_``,
+``line_``, ...). matplotlib is imported only when something is drawn, so
+this module imports without it.
 """
 
 from ._loss_curve import LossCurveDisplay
