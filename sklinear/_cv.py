@@ -420,7 +420,7 @@ def _trainable_folds(folds, y_index, weight, classes, error_score):
             f"{len(reasons)} of the {len(folds)} cv splits cannot be trained "
             f"({message}); their models are scored error_score={error_score!r}.",
             FitFailedWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return trainable
 
@@ -475,7 +475,7 @@ def _warn_non_finite_scores(split_scores, diverged, trained, pairs):
         f"{outcome}. Check the cv splits and the scoring, or set error_score to "
         "a number.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=5,
     )
 
 
