@@ -465,7 +465,7 @@ def _warn_non_finite_scores(split_scores, diverged, trained, pairs):
         )
     ]
     if scored_nan:
-        causes.append(f"the scorer returned NaN on splits {scored_nan}")
+        causes.append(f"the scorer returned NaN or failed on splits {scored_nan}")
     if np.isnan(split_scores).any(axis=0).all():
         outcome = "no candidate has a finite mean score, so the first is chosen"
     else:
