@@ -49,6 +49,7 @@ from ._penalties import PENALTIES
 from ._recipe import (
     ModelSpec,
     batch_source,
+    check_classes,
     check_weighted_classes,
     convergence_warning,
     epoch_printer,
@@ -260,8 +261,6 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         )
         if done.diverged[0]:
             raise spec.divergence_error(run.state.epoch, run.learning_rates[0])
-        if not incremental:
-            convergence_warning(spec, history, run.learning_rates[0], stacklevel=5)
         if incremental:
             curve = [float(value[0]) for value in history.loss_curve]
             fitted["loss_curve_"] = curve if first_call else self.loss_curve_ + curve
@@ -269,6 +268,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             if first_call:
                 fitted["validation_scores_"] = None
         else:
+            convergence_warning(spec, history, run.learning_rates[0], stacklevel=5)
             fitted.update(history_attributes(run, history))
         fitted.update(fitted_arrays(run, done))
         self._store(run.state, fitted, classes)
@@ -320,12 +320,7 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     )
         else:
             known = np.unique(classes) if incremental else np.unique(y)
-            if len(known) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in "
-                    f"the data, but the data contains only one class: "
-                    f"{known.tolist()}."
-                )
+            check_classes(type(self).__name__, known)
         if incremental:
             unseen = np.setdiff1d(y, known)
             if unseen.size:

@@ -43,6 +43,7 @@ from ._engine import finite_scores
 from ._learning_rate import feature_scales
 from ._recipe import (
     batch_source,
+    check_classes,
     finish,
     initial_loss_rows,
     initial_losses,
@@ -191,11 +192,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         X, y = _validated_data(self, X, y)
         check_classification_targets(y)
         classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {classes.tolist()}."
-            )
+        check_classes(type(self).__name__, classes)
         y_index = np.searchsorted(classes, y)
         weight = spec.sample_weights(
             X.shape[0], X.dtype, y_index, sample_weight, classes

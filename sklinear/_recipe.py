@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from numbers import Real
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state, compute_class_weight
@@ -51,7 +52,7 @@ from ._learning_rate import (
 )
 from ._optimizers import OPTIMIZERS
 from ._penalties import PENALTIES, ValueOnly, penalty_strength, penalty_terms
-from .losses import LOSSES, expected_initial_loss
+from .losses import LOSSES, expected_initial_loss, log_softmax
 
 AUTO_BATCH_SIZE = 256
 INIT_SCALE = 0.01
@@ -982,10 +983,6 @@ def fit_temperature(scores, y_index, weight):
     ``N`` grows. (Platt smooths by class size; with many classes and a
     small validation split that makes the probabilities underconfident.)
     """
-    from scipy.optimize import minimize_scalar
-
-    from .losses import log_softmax
-
     # Scale-free: optimize T / scale on scores / scale, which cannot overflow.
     scores = np.asarray(scores).astype(np.float64)
     scale = float(np.max(np.abs(scores)))

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, check_X_y
 
 from ._base import fitted_parameters, model_spec
 from ._learning_rate import feature_scales, typical_row_norm
-from ._recipe import checked_sample_weight, initial_state
+from ._recipe import check_classes, checked_sample_weight, initial_state
 
 __all__ = ["InitialLossCheck", "gradient_check", "initial_loss_check", "objective"]
 
@@ -57,11 +57,7 @@ def _prepare(estimator, X, y, sample_weight, dtype):
         params = params.astype(dtype)
     else:
         classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(estimator).__name__} needs samples of at least 2 classes in "
-                f"the data, but the data contains only one class: {classes.tolist()}."
-            )
+        check_classes(spec.name, classes)
         row_norm = typical_row_norm(
             feature_scales(X), spec.penalty_strength(), spec.fit_intercept
         )
