@@ -1,5 +1,7 @@
 """BagOfVisualWords: patches, encodings, pooling sums, determinism."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -343,3 +345,40 @@ def test_fit_verbose_reports_patches_and_codebook(capsys):
     assert lines[1].split(": ")[1].startswith("5/5 words (100%)")
     BagOfVisualWords(n_words=5, patch_size=4, random_state=0).fit(images)
     assert capsys.readouterr().out == ""
+
+
+def _working_memory(bovw, images):
+    """Peak traced bytes of transform beyond its output, and the output."""
+    tracemalloc.start()
+    try:
+        features = bovw.transform(images)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak - features.nbytes, features
+
+
+def test_transform_streams_chunks_without_full_size_temporaries():
+    # 16 times the images, the same working memory: nothing of the size of
+    # the batch (a float64 copy of the output would alone be twice it).
+    images = _images(n=512, size=12)
+    bovw = BagOfVisualWords(
+        n_words=64, patch_size=4, max_patches=2000, chunk_size=8, random_state=0
+    ).fit(images)
+    small, _ = _working_memory(bovw, images[:32])
+    large, features = _working_memory(bovw, images)
+    assert features.dtype == np.float32
+    assert features.nbytes == 512 * 4 * 64 * 4
+    assert large - small < 0.1 * features.nbytes
+
+
+def test_default_chunks_bound_the_patch_buffers_of_small_codebooks():
+    # At 16 words the patch buffers (3 x 108 values a patch) outweigh the
+    # codes: the default chunk is sized on both, 17 CIFAR-10 images, about
+    # 17 MB of buffers (sizing on the codes alone took every image at once).
+    images = _images(n=100, size=32)
+    bovw = BagOfVisualWords(n_words=16, max_patches=2000, random_state=0).fit(images)
+    working, features = _working_memory(bovw, images)
+    assert features.dtype == np.float32
+    assert working < 24 * 2**20
+    _assert_rows_close(features, bovw.set_params(chunk_size=5).transform(images))

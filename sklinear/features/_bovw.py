@@ -42,6 +42,18 @@ __all__ = [
 _CHUNK_VALUES = 1 << 22
 
 
+def _default_chunk_size(n_positions, n_words, patch_dim):
+    """Images per chunk when chunk_size is None.
+
+    As many as keep the (patches x words) codes of a chunk within
+    ``_CHUNK_VALUES`` float32 values, and its three (patches x patch_dim)
+    buffers too (they dominate for small codebooks): 3 CIFAR-10 images at
+    1600 words, 1 at 4000, 17 at 16.
+    """
+    per_image = n_positions * max(n_words, 3 * (patch_dim + 1))
+    return max(1, _CHUNK_VALUES // per_image)
+
+
 def _patch_grid(image_shape, patch_size, stride):
     height, width = image_shape[:2]
     if patch_size > min(height, width):
@@ -511,8 +523,11 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         images and rows of ``3*s*s`` values as square RGB images.
     chunk_size : int, default=None
         Images encoded at a time; None picks it so that the codes of a chunk
-        (patches x words, float32) take about 16 MB, which stay in cache
-        between the passes over them (3 CIFAR-10 images at the defaults).
+        (patches x words, float32) take at most about 16 MB, which stay in
+        cache between the passes over them, and its patch buffers as well
+        (3 CIFAR-10 images at the defaults, 1 at 4000 words). The working
+        memory of `transform` is then a few tens of MB per thread, whatever
+        the number of images; the output is float32.
     n_jobs : int, default=None
         Threads encoding separate chunks in `transform`; None means 1, -1
         all cores. With more than one, each thread's matrix products run on
@@ -684,8 +699,8 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
 
     def _featurize(self, images):
         n_rows, n_cols = _patch_grid(images.shape[1:], self.patch_size, self.stride)
-        chunk_size = self.chunk_size or max(
-            1, _CHUNK_VALUES // (n_rows * n_cols * self.n_words)
+        chunk_size = self.chunk_size or _default_chunk_size(
+            n_rows * n_cols, self.n_words, self.patch_size**2 * images.shape[3]
         )
         out = np.empty((len(images), self.n_features_out_), dtype=np.float32)
         progress = ChunkProgress(
@@ -693,10 +708,13 @@ class BagOfVisualWords(ImageTransformerMixin, TransformerMixin, BaseEstimator):
         )
 
         def featurize(chunks):
-            encoders = {}  # one per chunk length, for the buffers
+            encoders = {}  # by chunk length, for the buffers
             for rows in chunks:
                 chunk = images[rows]
                 if len(chunk) not in encoders:
+                    # Only the last chunk is shorter: free the full-length
+                    # buffers before making its own.
+                    encoders.clear()
                     encoders[len(chunk)] = _ChunkEncoder(
                         len(chunk), images.shape[1:], self
                     )
