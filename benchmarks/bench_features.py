@@ -1152,6 +1152,25 @@ def fresh_compression_mse(images, quality, *, shift=4, size=24):
     return jpeg_ghost(crops, [quality])[quality]
 
 
+def jpeg_estimate(mse, accuracy, se, mse0):
+    """Accuracy at ``-mse0`` of the least-squares line through the points.
+
+    Returns the slope (per unit of MSE), the intercept (the data as it is),
+    the estimate for the originals and its standard error, propagated from
+    the points' standard errors taken as independent (the estimate is a
+    fixed linear combination of the accuracies).
+    """
+    design = np.column_stack([np.ones(len(mse)), mse])
+    weights = np.array([1.0, -mse0]) @ np.linalg.pinv(design)
+    (intercept, slope), *_ = np.linalg.lstsq(design, np.asarray(accuracy), rcond=None)
+    return {
+        "slope_per_mse": float(slope),
+        "intercept": float(intercept),
+        "estimated_original": float(weights @ np.asarray(accuracy)),
+        "estimated_original_se": float(np.sqrt(weights**2 @ np.asarray(se) ** 2)),
+    }
+
+
 def bench_jpeg(data, *, n_words, cache, qualities, out=None):
     """Accuracy against added JPEG distortion, extrapolated to the originals.
 
@@ -1230,14 +1249,12 @@ def bench_jpeg(data, *, n_words, cache, qualities, out=None):
     q0 = min(ghost, key=ghost.get)
     mse0 = fresh_compression_mse(sample, q0)
     for alpha in map(str, FULL_RIDGE_ALPHAS):
-        x = np.array([r["mse"] for r in rows])
-        y = np.array([r["ridge"][alpha]["val_accuracy"] for r in rows])
-        slope, intercept = np.polyfit(x, y, 1)
-        estimate[alpha] = {
-            "slope_per_mse": float(slope),
-            "intercept": float(intercept),
-            "estimated_original": float(intercept - slope * mse0),
-        }
+        estimate[alpha] = jpeg_estimate(
+            [r["mse"] for r in rows],
+            [r["ridge"][alpha]["val_accuracy"] for r in rows],
+            [r["ridge"][alpha]["val_se"] for r in rows],
+            mse0,
+        )
     result = {
         "ghost": ghost,
         "copy_quality": q0,
