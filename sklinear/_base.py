@@ -25,8 +25,6 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
@@ -43,6 +41,16 @@ from ._engine import (
 )
 from ._learning_rate import (
     feature_scales,
+)
+from ._namespace import (
+    check_float64,
+    device_of,
+    input_namespace,
+    namespace_of,
+    numpy_dtype,
+    to_namespace,
+    to_numpy,
+    widest_float,
 )
 from ._optimizers import OPTIMIZERS
 from ._penalties import PENALTIES
@@ -195,7 +203,6 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         it and the recipe finishes it; the fitted attributes are set at the
         end, all together.
         """
-        _reject_array_api(self, X)
         first_call = not hasattr(self, "_params")
         if incremental and first_call:
             self._validate_params()
@@ -210,28 +217,29 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
                     "sees only part of the data; pass a dict of class weights."
                 )
         continuing = not first_call and (incremental or self.warm_start)
-        X, y = _validated_data(self, X, y, reset=not continuing)
+        X, y, sample_weight = validated_training_data(
+            self, X, y, sample_weight, reset=not continuing
+        )
         check_classification_targets(y)
         classes = self._check_classes(y, classes, continuing, incremental)
         y_index = np.searchsorted(classes, y)
         spec = model_spec(self)
-        weight = spec.sample_weights(
-            X.shape[0], X.dtype, y_index, sample_weight, classes
-        )
+        dtype = numpy_dtype(X.dtype)
+        weight = spec.sample_weights(X.shape[0], dtype, y_index, sample_weight, classes)
         if not incremental:
             check_weighted_classes(weight, y_index, classes)
-        stored = self._stored_run(spec, X.dtype, incremental) if continuing else {}
+        stored = self._stored_run(spec, dtype, incremental) if continuing else {}
         run = plan(
             [spec],
             X.shape[1],
-            X.dtype,
+            dtype,
             y_index,
             weight,
             len(classes),
             [feature_scales(X, weight)],
             incremental=incremental,
             **stored,
-        )
+        ).place(X)
         objective = run.objective
 
         def scores(params, rows):
@@ -275,16 +283,21 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
 
     def _stored_run(self, spec, dtype, incremental):
         """What a continued fit starts from: the stored state, offset and rate."""
+        # On the host: the run is planned there and placed with the data.
+        offset = to_numpy(self._offset)
         stored = {
             "state": self._stored_state(dtype, keep_optimizer=incremental),
-            "offset": None if self._offset is None else self._offset.astype(dtype),
+            "offset": None if offset is None else offset.astype(dtype),
         }
         if incremental and spec.learning_rate_init == "auto":
             # Later calls to partial_fit keep the rate of the first.
             preconditioner = self._preconditioner
             if preconditioner is not None:
                 preconditioner = Preconditioner(
-                    *(array.astype(dtype, copy=False) for array in preconditioner)
+                    *(
+                        to_numpy(array).astype(dtype, copy=False)
+                        for array in preconditioner
+                    )
                 )
             stored["rate"] = (self.learning_rate_, preconditioner)
         return stored
@@ -333,20 +346,27 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
 
     def _stored_state(self, dtype, keep_optimizer):
         """A copy of the fitted state, in ``dtype``, to continue training from."""
-        optimizer_state = copy.deepcopy(self._optimizer_state) if keep_optimizer else {}
+        optimizer_state = {}
+        if keep_optimizer:
+            optimizer_state = {
+                name: to_numpy(value) if hasattr(value, "shape") else value
+                for name, value in self._optimizer_state.items()
+            }
+            optimizer_state = copy.deepcopy(optimizer_state)
         for name, value in optimizer_state.items():
             if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 optimizer_state[name] = value.astype(dtype, copy=False)
-        average = None if self._average is None else self._average.astype(dtype)
+        average = to_numpy(self._average)
+        average = None if average is None else average.astype(dtype)
         return TrainState(
-            self._params.astype(dtype),
+            to_numpy(self._params).astype(dtype),
             optimizer_state,
             copy.deepcopy(self._rng),
             np.zeros(1),
             epoch=self._epochs_done,
             samples=self.t_,
             average=average,
-            n_averaged=None if average is None else self._n_averaged.copy(),
+            n_averaged=None if average is None else to_numpy(self._n_averaged).copy(),
             average_from=self._average_from,
         )
 
@@ -382,16 +402,25 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             ``classes_[0]``; otherwise one score per class.
         """
         check_is_fitted(self, msg=self._not_fitted_message())
-        _reject_array_api(self, X)
+        xp = input_namespace(X)
         X = _validated_data(self, X, reset=False)
-        scores = np.asarray(X @ self.coef_.T) + self.intercept_
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        if xp is np:
+            # A model fitted on a device predicts NumPy data too.
+            coef, intercept = to_numpy(self.coef_), to_numpy(self.intercept_)
+            scores = np.asarray(X @ coef.T) + intercept
+            return scores.ravel() if scores.shape[1] == 1 else scores
+        device = device_of(X)
+        check_float64(xp, device, X.dtype, type(self).__name__)
+        coef = to_namespace(self.coef_, xp, device, X.dtype)
+        scores = X @ coef.T + to_namespace(self.intercept_, xp, device, X.dtype)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def _scores(self, X):
         """One score column per class, also for two classes."""
         scores = self.decision_function(X)
         if scores.ndim == 1:
-            scores = np.column_stack([np.zeros_like(scores), scores])
+            xp = namespace_of(scores)
+            scores = xp.stack([xp.zeros_like(scores), scores], axis=1)
         return scores
 
     def predict(self, X):
@@ -407,8 +436,15 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        best = self._scores(X).argmax(axis=1)
-        return self.classes_[best]
+        scores = self._scores(X)
+        xp = namespace_of(scores)
+        best = xp.argmax(scores, axis=1)
+        if xp is np:
+            return self.classes_[best]
+        if self.classes_.dtype.kind in "biuf":
+            classes = to_namespace(self.classes_, xp, device_of(scores))
+            return xp.take(classes, best, axis=0)
+        return self.classes_[to_numpy(best)]  # labels of no numeric dtype
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, computed stably.
@@ -424,11 +460,13 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             Log-probabilities, columns in the order of ``classes_``.
         """
         scores = self._scores(X)
-        scaled = scores.astype(np.float64) / getattr(self, "temperature_", 1.0)
+        xp = namespace_of(scores)
+        wide = widest_float(xp, device_of(scores))
+        scaled = xp.astype(scores, wide) / getattr(self, "temperature_", 1.0)
         # Scores too large for their differences would give NaN, not 0 or 1.
-        limit = np.finfo(np.float64).max / 4
-        np.clip(scaled, -limit, limit, out=scaled)
-        return log_softmax(scaled).astype(scores.dtype, copy=False)
+        limit = float(xp.finfo(wide).max) / 4
+        scaled = xp.clip(scaled, -limit, limit)
+        return xp.astype(log_softmax(scaled), scores.dtype, copy=False)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the (temperature-scaled) scores.
@@ -443,7 +481,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Rows sum to one; the argmax of each row is :meth:`predict`.
         """
-        return np.exp(self.predict_log_proba(X))
+        log_proba = self.predict_log_proba(X)
+        return namespace_of(log_proba).exp(log_proba)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coef_")
@@ -545,24 +584,22 @@ def store_fit(estimator, run, done, classes, fitted):
     estimator._store(run.state, {**fitted, **fitted_arrays(run, done)}, classes)
 
 
-def _reject_array_api(estimator, X):
-    """A clear error for array API inputs (torch, cupy, ...) under dispatch.
+def validated_training_data(estimator, X, y, sample_weight, reset):
+    """Training data validated, in the namespace of ``X``, labels on the host.
 
-    The engine computes with NumPy; rather than fail deep in scikit-learn's
-    validation, say so and how to convert.
+    Under array API dispatch ``X`` stays an array of its library (checked
+    for float64 on devices without it), while the labels and the sample
+    weights come to the host: they are encoded there (``classes_`` is a
+    NumPy array) and the training run moves what it needs to the device.
     """
-    if not get_config().get("array_api_dispatch", False):
-        return
-    if isinstance(X, np.ndarray) or sp.issparse(X) or hasattr(X, "columns"):
-        return
-    if hasattr(X, "__array_namespace__"):
-        kind = f"{type(X).__module__}.{type(X).__qualname__}"
-        raise TypeError(
-            f"{type(estimator).__name__} computes with NumPy and does not support "
-            f"array API inputs yet (got {kind} with "
-            "sklearn.set_config(array_api_dispatch=True)). Convert the data "
-            "with numpy.asarray(X) (for torch: X.cpu().numpy()) before this step."
-        )
+    xp = input_namespace(X)
+    X, y = _validated_data(estimator, X, y, reset=reset)
+    if xp is not np:
+        check_float64(xp, device_of(X), X.dtype, type(estimator).__name__)
+        y = to_numpy(y)
+        if sample_weight is not None and not isinstance(sample_weight, np.ndarray):
+            sample_weight = to_numpy(xp.asarray(sample_weight))
+    return X, y, sample_weight
 
 
 def _validated_data(estimator, X, y="no_validation", reset=True):
@@ -572,7 +609,8 @@ def _validated_data(estimator, X, y="no_validation", reset=True):
     ``X, y``; without, ``X``. Labels of mixed types and data frame columns
     that are not numbers get errors that name them.
     """
-    options = {"accept_sparse": "csr", "dtype": [np.float64, np.float32]}
+    xp = input_namespace(X)
+    options = {"accept_sparse": "csr", "dtype": [xp.float64, xp.float32]}
     if isinstance(y, str) and y == "no_validation":
         try:
             return validate_data(estimator, X, reset=reset, **options)
@@ -667,6 +705,16 @@ def restored_on_failure(estimator):
 
 def max_row_norm(X):
     """Largest Euclidean norm of a row of ``X``; inf if it overflows."""
+    xp = namespace_of(X)
+    if xp is not np:
+        # Chunk by chunk on the device, one value read back at the end.
+        n_rows = X.shape[0]
+        largest = [
+            xp.max(xp.sum(X[start : min(start + 4096, n_rows), ...] ** 2, axis=1))
+            for start in range(0, n_rows, 4096)
+        ]
+        squared = float(to_numpy(xp.max(xp.stack(largest)))) if largest else 0.0
+        return float(np.sqrt(squared))
     with np.errstate(over="ignore", invalid="ignore"):
         squared = row_norms(X, squared=True)
     return float(np.sqrt(squared.max(initial=0.0)))

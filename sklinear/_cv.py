@@ -33,14 +33,14 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from ._base import (
     FITTED_STATE,
     BaseLinearSGD,
-    _reject_array_api,
-    _validated_data,
     max_row_norm,
     model_spec,
     restored_on_failure,
+    validated_training_data,
 )
 from ._engine import finite_scores
 from ._learning_rate import feature_scales
+from ._namespace import device_of, namespace_of, numpy_dtype, take_rows, to_namespace
 from ._recipe import (
     batch_source,
     check_classes,
@@ -183,20 +183,21 @@ class BaseLinearSGDCV(BaseLinearSGD):
                 delattr(self, name)
 
     def _search(self, X, y, sample_weight):
-        _reject_array_api(self, X)
         candidates = self._candidates()
         base = self._plain_params()
         template = self._plain(**base, **candidates[0])
         spec = model_spec(template)
         spec.average_after(1)  # raises for averaging random search
-        X, y = _validated_data(self, X, y)
+        X, y, sample_weight = validated_training_data(
+            self, X, y, sample_weight, reset=True
+        )
+        xp = namespace_of(X)
         check_classification_targets(y)
         classes = np.unique(y)
         check_classes(type(self).__name__, classes)
         y_index = np.searchsorted(classes, y)
-        weight = spec.sample_weights(
-            X.shape[0], X.dtype, y_index, sample_weight, classes
-        )
+        dtype = numpy_dtype(X.dtype)
+        weight = spec.sample_weights(X.shape[0], dtype, y_index, sample_weight, classes)
         folds = _checked_folds(self.cv, X, y)
         scorer = _checked_scorer(template, self.scoring, y)
         trainable = _trainable_folds(folds, y_index, weight, classes, self.error_score)
@@ -205,7 +206,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
         pairs = [(c, f) for c, f in product(range(len(candidates)), range(len(folds)))]
         trained = [k for k, (_, f) in enumerate(pairs) if trainable[f]]
         models = [self._plain(**base, **candidates[pairs[k][0]]) for k in trained]
-        weights = np.zeros((len(y), len(models)), dtype=X.dtype)
+        weights = np.zeros((len(y), len(models)), dtype=dtype)
         for column, k in enumerate(trained):
             train_fold = folds[pairs[k][1]][0]
             weights[train_fold, column] = weight[train_fold]
@@ -227,7 +228,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
             for fold, (_, test) in enumerate(folds):
                 if not trainable[fold]:
                     continue
-                X_test, y_test = X[test], y[test]
+                X_test, y_test = _test_rows(X, y, test, xp)
                 for candidate in range(len(candidates)):
                     column = column_of[candidate * len(folds) + fold]
                     if diverged[column]:
@@ -264,7 +265,9 @@ class BaseLinearSGDCV(BaseLinearSGD):
         fitted = {}
         if self.refit:
             best = self._plain(**base, **best_params)
-            best.fit(X, classes[y_index], sample_weight=sample_weight)
+            best.fit(
+                X, _in_namespace(classes[y_index], xp, X), sample_weight=sample_weight
+            )
             validated = ("n_features_in_", "feature_names_in_")
             for name, value in vars(best).items():
                 if _is_fitted_name(name) and name not in validated:
@@ -505,7 +508,9 @@ def train_models(models, X, y_index, weights, n_classes):
         if key not in by_column:
             by_column[key] = feature_scales(X, columns[:, k])
         scales.append(by_column[key])
-    run = plan(specs, X.shape[1], X.dtype, y_index, weights, n_classes, scales)
+    run = plan(
+        specs, X.shape[1], numpy_dtype(X.dtype), y_index, weights, n_classes, scales
+    ).place(X)
     objective = run.objective
 
     def scores(params, rows):
@@ -526,6 +531,24 @@ def train_models(models, X, y_index, weights, n_classes):
         lambda params: finite_scores(objective, params, X, max_row_norm(X)),
     )
     return done.models, done.diverged, done.temperatures, history.n_iter
+
+
+def _in_namespace(labels, xp, X):
+    """Host labels as an array of ``xp`` on the device of ``X``, if numeric.
+
+    Scorers under array API dispatch compare them with the predictions.
+    """
+    if xp is np or labels.dtype.kind not in "biuf":
+        return labels
+    return to_namespace(labels, xp, device_of(X))
+
+
+def _test_rows(X, y, test, xp):
+    """A fold's test rows of ``X`` and of the host labels ``y``."""
+    if xp is np:
+        return X[test], y[test]
+    device = device_of(X)
+    return take_rows(X, test, xp, device), _in_namespace(y[test], xp, X)
 
 
 def _set_fitted(model, params, temperature, classes, n_features):

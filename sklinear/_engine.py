@@ -17,6 +17,15 @@ model whose objective stops being finite is restored to its parameters at
 the start of the epoch and frozen; the others go on. :func:`train` runs
 epochs until ``max_iter`` or until every model has met its stopping
 criterion.
+
+Every array of a run lives in one namespace, ``objective.xp``: NumPy, or an
+array API library (PyTorch, CuPy, array-api-strict) on the data's device
+(:mod:`sklinear._namespace`). The code is the same; NumPy keeps its
+in-place fast paths inside the primitives (``out=`` products, gathers into
+a reused buffer, scatter by index, row blocks). On NumPy the objective of
+each minibatch is checked as it comes; on other namespaces the batch loop
+never waits for the device: the minibatch objectives are read back and
+checked once per epoch, where a model that diverged is restored alike.
 """
 
 import copy
@@ -28,6 +37,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._elementwise import row_blocks
+from ._namespace import (
+    device_of,
+    namespace_of,
+    numpy_dtype,
+    to_namespace,
+    to_numpy,
+    widest_float,
+)
 from ._schedules import SCHEDULES
 
 # Rows scored at a time where all rows of the data are scored.
@@ -112,6 +129,44 @@ class LinearObjective:
         self.step_terms = [term for term in self.penalty if not term.smooth]
         self.fit_intercept = fit_intercept
         self.offset = offset
+        self.xp = np
+        self.device = "cpu"
+
+    def place(self, xp, device, dtype):
+        """Move the objective's arrays (center, strengths, margins) to ``xp``.
+
+        Parameters
+        ----------
+        xp : module
+            The namespace of the data (``numpy`` leaves everything as is).
+        device : object
+            The data's device.
+        dtype : dtype of ``xp``
+            The data's floating dtype.
+        """
+        self.xp, self.device = xp, device
+        if xp is np:
+            return
+        self.offset = self.on_device(self.offset, dtype)
+        self.loss_params = {
+            name: self.on_device(value, dtype)
+            if isinstance(value, np.ndarray)
+            else value
+            for name, value in self.loss_params.items()
+        }
+        for term in self.penalty:
+            for name in ("strength", "radius"):
+                value = getattr(term, name, None)
+                if isinstance(value, np.ndarray):
+                    setattr(term, name, self.on_device(value, dtype))
+
+    def on_device(self, array, dtype=None):
+        """A NumPy (or already placed) array in the objective's namespace."""
+        return to_namespace(array, self.xp, self.device, dtype)
+
+    def row_blocks(self, shape):
+        """:func:`sklinear._elementwise.row_blocks` on NumPy; None elsewhere."""
+        return row_blocks(shape) if self.xp is np else None
 
     @property
     def n_columns(self):
@@ -120,22 +175,33 @@ class LinearObjective:
 
     def per_model(self, column_values):
         """Sum per-column values over each model's columns: shape (K,)."""
-        values = np.asarray(column_values, dtype=np.float64)
-        return values.reshape(self.n_models, self.n_classes).sum(axis=1)
+        xp = self.xp
+        if xp is np:
+            values = np.asarray(column_values, dtype=np.float64)
+            return values.reshape(self.n_models, self.n_classes).sum(axis=1)
+        return xp.sum(
+            xp.reshape(column_values, (self.n_models, self.n_classes)), axis=1
+        )
 
     def decision(self, params, X):
         """Scores ``(X - offset) @ W + b`` of shape (n_samples, K * C)."""
-        scores = np.asarray(X @ params[:-1])
+        scores = X @ params[:-1, ...]
+        if self.xp is np:
+            scores = np.asarray(scores)  # a sparse X gives np.matrix
         scores += self.intercept(params)
         return scores
 
     def intercept(self, params):
         """The intercepts of the uncentered data: ``b - offset @ W``."""
         if self.offset is None:
-            return params[-1]
+            return params[-1, ...]
         if self.offset.ndim == 2:
-            return params[-1] - np.einsum("ij,ij->j", self.offset, params[:-1])
-        return params[-1] - self.offset @ params[:-1]
+            if self.xp is np:
+                return params[-1, ...] - np.einsum(
+                    "ij,ij->j", self.offset, params[:-1, ...]
+                )
+            return params[-1, ...] - self.xp.sum(self.offset * params[:-1, ...], axis=0)
+        return params[-1, ...] - self.offset @ params[:-1, ...]
 
     def value_and_grad(self, params, X, y, weight, out=None):
         """Smooth objective per model and, if ``out`` is given, its gradient.
@@ -162,13 +228,13 @@ class LinearObjective:
         value, column_sums = self.data_value_and_grad(params, X, y, weight, out)
         if out is None:
             return value
-        blocks = row_blocks(params.shape)
+        blocks = self.row_blocks(params.shape)
         if blocks is None:
-            W = params[:-1]
+            W = params[:-1, ...]
             if self.offset is not None:
-                self._subtract_offset_term(out[:-1], column_sums)
+                self._subtract_offset_term(out[:-1, ...], column_sums)
             for term in self.smooth_terms:
-                term.add_gradient(W, out[:-1])
+                term.add_gradient(W, out[:-1, ...])
         else:
             for rows in blocks:
                 self.add_terms(out, params, column_sums, rows)
@@ -189,20 +255,22 @@ class LinearObjective:
             The sums of the score gradients over the batch (None without
             ``out``), which :meth:`add_terms` needs.
         """
+        xp = self.xp
         scores = self.decision(params, X)
+        n_rows = scores.shape[0]
         if self.n_models > 1:
-            scores = scores.reshape(len(scores), self.n_models, self.n_classes)
+            scores = xp.reshape(scores, (n_rows, self.n_models, self.n_classes))
         loss, dscores = self.loss(scores, y, weight, **self.loss_params)
-        value = self._penalty_value(self.smooth_terms, params[:-1], loss)
+        value = self._penalty_value(self.smooth_terms, params[:-1, ...], loss)
         if out is None:
             return value, None
-        dscores = dscores.reshape(len(dscores), -1)
-        if sp.issparse(X):
-            out[:-1] = X.T @ dscores
+        dscores = xp.reshape(dscores, (n_rows, -1))
+        if xp is np and not sp.issparse(X):
+            np.dot(X.T, dscores, out=out[:-1, ...])
         else:
-            np.dot(X.T, dscores, out=out[:-1])
-        column_sums = dscores.sum(axis=0)
-        out[-1] = column_sums if self.fit_intercept else 0.0
+            out[:-1, ...] = X.T @ dscores
+        column_sums = xp.sum(dscores, axis=0)
+        out[-1, ...] = column_sums if self.fit_intercept else 0.0
         return value, column_sums
 
     def add_terms(self, grad, params, column_sums, rows):
@@ -227,7 +295,7 @@ class LinearObjective:
             offset = self.offset[rows]
             block -= (offset[:, None] if offset.ndim == 1 else offset) * column_sums
         for term in self.smooth_terms:
-            term.add_gradient(params[rows], block)
+            term.add_gradient(params[rows, ...], block)
 
     def _subtract_offset_term(self, grad_W, column_sums):
         """``grad_W -= offset (outer) column_sums``: the gradient of centering.
@@ -236,6 +304,10 @@ class LinearObjective:
         one for a shared offset), which is several times faster than
         ``np.outer`` and its temporary.
         """
+        if self.xp is not np:
+            offset = self.offset if self.offset.ndim == 2 else self.offset[:, None]
+            grad_W -= offset * column_sums[None, :]
+            return
         buffer = getattr(self, "_offset_buffer", None)
         if (
             buffer is None
@@ -250,7 +322,21 @@ class LinearObjective:
         grad_W -= buffer
 
     def _penalty_value(self, terms, W, start=0.0):
-        """``start`` plus the terms' values, per model, as float64 of shape (K,)."""
+        """``start`` plus the terms' values, per model, as float64 of shape (K,).
+
+        On NumPy a host array; elsewhere an array on the device (float64
+        where the device has it), read back once per epoch.
+        """
+        xp = self.xp
+        if xp is not np:
+            dtype = widest_float(xp, self.device)
+            value = xp.zeros(self.n_models, dtype=dtype, device=self.device)
+            if not isinstance(start, (int, float)):
+                start = xp.astype(xp.reshape(start, (-1,)), dtype)
+            value = value + start
+            for term in terms:
+                value = value + xp.astype(self.per_model(term.value(W)), dtype)
+            return value
         if self.n_models == 1:
             return np.array([float(start) + sum(term.total(W) for term in terms)])
         value = np.asarray(start, dtype=np.float64)
@@ -271,17 +357,17 @@ class LinearObjective:
         -------
         ndarray of shape (K,)
         """
-        W = params[:-1]
+        W = params[:-1, ...]
         if grad is not None:
             for term in self.smooth_terms:
-                term.add_gradient(W.astype(grad.dtype, copy=False), grad[:-1])
+                term.add_gradient(W.astype(grad.dtype, copy=False), grad[:-1, ...])
             if not self.fit_intercept:
-                grad[-1] = 0.0
+                grad[-1, ...] = 0.0
         return self._penalty_value(self.smooth_terms, W)
 
     def nonsmooth_value(self, params):
         """Per-model value of the terms applied after the step (L1)."""
-        return self._penalty_value(self.step_terms, params[:-1])
+        return self._penalty_value(self.step_terms, params[:-1, ...])
 
     def value(self, params, X, y, weight):
         """Full objective per model: data loss plus the whole penalty."""
@@ -290,18 +376,40 @@ class LinearObjective:
     def after_step(self, params, step_size):
         """Proximal and projection steps of the penalty, in place."""
         if not self.fit_intercept:
-            params[-1] = 0.0
+            params[-1, ...] = 0.0
         if not self.step_terms:
             return
         size = step_size() if callable(step_size) else step_size
-        if np.ndim(size) == 2:
-            size = size[:-1]
+        if getattr(size, "ndim", 0) == 2:
+            size = size[:-1, ...]
         for term in self.step_terms:
-            term.after_step(params[:-1], size)
+            term.after_step(params[:-1, ...], size)
 
     def model_columns(self, models):
         """Column mask of the models selected by the boolean mask ``models``."""
         return np.repeat(np.asarray(models, dtype=bool), self.n_classes)
+
+    def finite_models(self, params):
+        """Host mask of the models whose parameters are all finite: shape (K,)."""
+        xp = self.xp
+        finite = xp.all(xp.isfinite(params), axis=0)
+        finite = xp.all(xp.reshape(finite, (self.n_models, self.n_classes)), axis=1)
+        return np.asarray(to_numpy(finite), dtype=bool)
+
+    def assign_columns(self, target, source, columns):
+        """``target[..., columns] = source[..., columns]`` in place.
+
+        ``columns`` is a host boolean mask over the last axis (or
+        ``slice(None)``); ``source`` has the shape of ``target``. Namespaces
+        without a scatter take ``where``.
+        """
+        if self.xp is np:
+            target[..., columns] = source[..., columns]
+        elif isinstance(columns, slice):
+            target[...] = source
+        else:
+            mask = self.on_device(np.asarray(columns))
+            target[...] = self.xp.where(mask, source, target)
 
 
 class BatchSource:
@@ -333,6 +441,14 @@ class BatchSource:
     def __init__(
         self, X, y, weight, rows=None, *, batch_size=None, shuffle=True, dropout=0.0
     ):
+        self.xp = xp = namespace_of(X)
+        # The weights stay on the host too: the sums of a batch's weights
+        # (which batches count, and for which models) cost no device read.
+        self.host_weight = to_numpy(weight)
+        if xp is not np:
+            self.device = device_of(X)
+            y = to_namespace(to_numpy(y), xp, self.device)
+            weight = to_namespace(self.host_weight, xp, self.device)
         self.X, self.y, self.weight, self.rows = X, y, weight, rows
         self.n_rows = X.shape[0] if rows is None else len(rows)
         self.batch_size = (
@@ -347,10 +463,17 @@ class BatchSource:
         return -(-self.n_rows // self.batch_size)
 
     def batches(self, rng):
-        """Yield ``(X_batch, y_batch, w_batch)`` for one epoch."""
+        """Yield ``(X_batch, y_batch, w_batch, weight_sum)`` for one epoch.
+
+        ``weight_sum`` is the batch's total weight, on the host: a float, or
+        an array of shape (K,) for a weight column per model.
+        """
         X, rows, batch_size = self.X, self.rows, self.batch_size
         if self.shuffle and batch_size < self.n_rows:
             rows = rng.permutation(self.n_rows if rows is None else rows)
+        if self.xp is not np:
+            yield from self._device_batches(rows, rng)
+            return
         buffer = None
         if rows is not None and not sp.issparse(X):
             buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
@@ -372,7 +495,49 @@ class BatchSource:
                 X_batch = drop_features(
                     X_batch, self.dropout, rng, in_place=buffer is not None
                 )
-            yield X_batch, self.y[batch], self.weight[batch]
+            w_batch = self.weight[batch]
+            yield X_batch, self.y[batch], w_batch, _weight_sum(w_batch)
+
+    def _device_batches(self, rows, rng):
+        """:meth:`batches` on a device: the epoch's row order moves there once.
+
+        The rows of each batch are sorted on the host, as on NumPy, so that
+        the same generator gives the same batches; dropout masks are drawn
+        by the same generator and moved to the device.
+        """
+        xp, X, batch_size = self.xp, self.X, self.batch_size
+        starts = range(0, self.n_rows, batch_size)
+        if rows is not None:
+            order = np.concatenate(
+                [np.sort(rows[start : start + batch_size]) for start in starts]
+            )
+            device_order = to_namespace(order, xp, self.device)
+        for start in starts:
+            stop = min(start + batch_size, self.n_rows)
+            if rows is None:
+                X_batch, y_batch = X[start:stop, ...], self.y[start:stop]
+                w_batch = self.weight[start:stop, ...]
+                host = self.host_weight[start:stop]
+            else:
+                batch = device_order[start:stop]
+                X_batch = xp.take(X, batch, axis=0)
+                y_batch = xp.take(self.y, batch, axis=0)
+                w_batch = xp.take(self.weight, batch, axis=0)
+                host = self.host_weight[order[start:stop]]
+            if self.dropout:
+                keep = 1.0 - self.dropout
+                dtype = numpy_dtype(X_batch.dtype)
+                mask = rng.random(X_batch.shape, dtype=dtype) < keep
+                scale = mask.astype(dtype) * dtype.type(1.0 / keep)
+                X_batch = X_batch * to_namespace(scale, xp, self.device)
+            yield X_batch, y_batch, w_batch, _weight_sum(host)
+
+
+def _weight_sum(weight):
+    """The total weight of a batch: a float, or one per model's column."""
+    if weight.ndim == 1:
+        return float(weight.sum(dtype=np.float64))
+    return weight.sum(axis=0, dtype=np.float64)
 
 
 def drop_features(X_batch, dropout, rng, in_place):
@@ -435,8 +600,11 @@ class TrainState:
 
     def start_averaging(self, after):
         """Average the parameters of the steps from ``after`` more samples on."""
-        self.average = np.zeros_like(self.params)
-        self.n_averaged = np.zeros(self.params.shape[1], dtype=np.int64)
+        xp = namespace_of(self.params)
+        self.average = xp.zeros_like(self.params)
+        self.n_averaged = xp.zeros(
+            self.params.shape[1], dtype=xp.int64, device=device_of(self.params)
+        )
         self.average_from = self.samples + after
 
     def model_params(self, step_terms=()):
@@ -446,13 +614,31 @@ class TrainState:
         iterate's are: the average of sparse iterates is not sparse, and the
         last iterate's zeros are those the L1 step keeps at zero.
         """
-        if self.average is None or not self.n_averaged.any():
+        xp = namespace_of(self.params)
+        if self.average is None or not bool(xp.any(self.n_averaged > 0)):
             return self.params
         started = self.n_averaged > 0
-        params = np.where(started, self.average, self.params)
+        params = xp.where(started, self.average, self.params)
         if any(getattr(term, "sparse", False) for term in step_terms):
-            params[:-1][(self.params[:-1] == 0) & started] = 0.0
+            if xp is np:
+                params[:-1, ...][(self.params[:-1, ...] == 0) & started] = 0.0
+            else:
+                zero = (self.params == 0) & started
+                zero[-1, ...] = False  # the intercepts are never penalized
+                params = xp.where(zero, xp.zeros_like(params), params)
         return params
+
+    def place(self, xp, device):
+        """Move the parameters, optimizer state and average to ``xp``."""
+        if xp is np:
+            return
+        self.params = to_namespace(self.params, xp, device)
+        self.optimizer_state = {
+            name: to_namespace(value, xp, device) if hasattr(value, "shape") else value
+            for name, value in self.optimizer_state.items()
+        }
+        self.average = to_namespace(self.average, xp, device)
+        self.n_averaged = to_namespace(self.n_averaged, xp, device)
 
 
 def _column_arrays(state):
@@ -462,18 +648,29 @@ def _column_arrays(state):
     if state.average is not None:
         arrays += [state.average, state.n_averaged]
     for value in state.optimizer_state.values():
-        if isinstance(value, np.ndarray) and value.shape[-1:] == (n_columns,):
+        if hasattr(value, "shape") and tuple(value.shape[-1:]) == (n_columns,):
             arrays.append(value)
     return arrays
 
 
 def _save_columns(state, columns):
-    return [array[..., columns].copy() for array in _column_arrays(state)]
+    """Copies of the columns ``columns`` of the state's arrays.
+
+    Whole copies off NumPy, which has no scatter to put columns back.
+    """
+    arrays = _column_arrays(state)
+    xp = namespace_of(state.params)
+    if xp is np:
+        return [array[..., columns].copy() for array in arrays]
+    return [xp.asarray(array, copy=True) for array in arrays]
 
 
-def _restore_columns(state, columns, saved):
+def _restore_columns(state, objective, columns, saved):
     for array, values in zip(_column_arrays(state), saved, strict=True):
-        array[..., columns] = values
+        if objective.xp is np:
+            array[..., columns] = values
+        else:
+            objective.assign_columns(array, values, columns)
 
 
 def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
@@ -485,7 +682,7 @@ def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
             state, objective, optimizer, batch, lr, preconditioner
         )
     column_sums = None
-    if row_blocks(params.shape) is None:
+    if objective.row_blocks(params.shape) is None:
         value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
     else:
         # The centering and penalty gradients join the block loop of the step.
@@ -500,7 +697,7 @@ def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
         value,
         lr,
         preconditioner,
-        len(y_batch),
+        y_batch.shape[0],
         column_sums=column_sums,
     )
 
@@ -554,7 +751,7 @@ def apply_gradient(
     params = state.params
     if objective.step_terms:
         value = value + objective.nonsmooth_value(params)
-    blocks = row_blocks(grad.shape)
+    blocks = objective.row_blocks(grad.shape)
     if blocks is None:
         if column_sums is not None:
             objective.add_terms(grad, params, column_sums, slice(0, len(params)))
@@ -631,14 +828,14 @@ def _descend_blockwise(
             params=_optimizer_params(optimizer, params, preconditioner, rows),
         )
         if preconditioner is not None:
-            update *= preconditioner.update[rows]
-        params[rows] += update
+            update *= preconditioner.update[rows, ...]
+        params[rows, ...] += update
         for name, value in block_state.items():
             if by_row[name] and value is not given[name]:
                 optimizer_state[name][rows] = value
         if average_count is not None:
             if not objective.fit_intercept and rows.stop >= len(params):
-                params[-1] = 0.0  # as after_step does before averaging
+                params[-1, ...] = 0.0  # as after_step does before averaging
             _average_rows(state, rows, average_count)
     for name, value in block_state.items():
         if not by_row[name]:
@@ -655,8 +852,8 @@ def _optimizer_params(optimizer, params, preconditioner, rows):
     optimizers get a view (no copy).
     """
     if preconditioner is None or not optimizer.decays_weights:
-        return params[rows]
-    return params[rows] / preconditioner.update[rows]
+        return params[rows, ...]
+    return params[rows, ...] / preconditioner.update[rows, ...]
 
 
 def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
@@ -682,7 +879,7 @@ def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
     if objective.step_terms:
         value = value + objective.nonsmooth_value(params)
     params += update
-    _finish_step(state, objective, optimizer, lr, None, len(y_batch), None)
+    _finish_step(state, objective, optimizer, lr, None, y_batch.shape[0], None)
     return value
 
 
@@ -709,14 +906,14 @@ def _average_count(state, n_rows):
     if state.samples < state.average_from:
         return None
     state.n_averaged += 1
-    return state.n_averaged.astype(state.params.dtype)
+    return namespace_of(state.n_averaged).astype(state.n_averaged, state.params.dtype)
 
 
 def _average_rows(state, rows, count):
     """Move the running average of rows ``rows`` towards the parameters."""
-    step = state.params[rows] - state.average[rows]
+    step = state.params[rows, ...] - state.average[rows, ...]
     step /= count
-    state.average[rows] += step
+    state.average[rows, ...] += step
 
 
 def _step_size(optimizer, optimizer_state, lr, preconditioner):
@@ -774,12 +971,18 @@ def run_epoch(
         of the epoch.
     """
     n_models = objective.n_models
+    xp = objective.xp
+    # On NumPy each minibatch's objective is checked as it comes; on a
+    # device they are read back together at the end of the epoch.
+    check_each_batch = xp is np
     frozen = np.zeros(n_models, dtype=bool) if frozen is None else frozen
     diverged = np.zeros(n_models, dtype=bool)
     snapshot = _save_columns(state, slice(None))
-    grad = np.zeros_like(state.params)
+    grad = xp.zeros_like(state.params)
+    lr = objective.on_device(lr)
     total = np.zeros(n_models)
     total_weight = np.zeros(n_models)
+    values, weights = [], []
     # One weight column shared by all models: a batch is active for all or
     # none, so that the bookkeeping of a batch is a few scalar operations.
     shared = source.weight.ndim == 1
@@ -787,14 +990,12 @@ def run_epoch(
     samples_before = state.samples
     # Overflow shows up as a non-finite objective, which is checked.
     with np.errstate(over="ignore", invalid="ignore"):
-        for X_batch, y_batch, w_batch in source.batches(state.rng):
+        for X_batch, y_batch, w_batch, batch_weight in source.batches(state.rng):
             if shared:
-                batch_weight = float(w_batch.sum(dtype=np.float64))
                 if batch_weight == 0:
                     continue
                 skip = idle
             else:
-                batch_weight = w_batch.sum(axis=0, dtype=np.float64)
                 active = (batch_weight > 0) & ~frozen & ~diverged
                 if not active.any():
                     continue
@@ -811,7 +1012,11 @@ def run_epoch(
                 preconditioner,
             )
             if skip is not None:
-                _restore_columns(state, skip, saved)
+                _restore_columns(state, objective, skip, saved)
+            if not check_each_batch:
+                values.append(value)
+                weights.append(batch_weight)
+                continue
             if not np.isfinite(value).all():
                 bad = ~np.isfinite(value) & ~frozen & ~diverged
                 diverged |= bad
@@ -821,10 +1026,16 @@ def run_epoch(
                 idle = objective.model_columns(frozen | diverged)
             total += batch_weight * value
             total_weight += batch_weight
-        bad = ~diverged & ~frozen & ~_finite_models(state.params, objective)
-        if bad.any():
-            diverged |= bad
-            _restore_models(state, objective, bad, snapshot)
+        if values:
+            values = to_numpy(xp.stack(values)).astype(np.float64)
+            for value, batch_weight in zip(values, weights, strict=True):
+                total += batch_weight * value
+                total_weight += batch_weight
+            diverged |= ~np.isfinite(values).all(axis=0) & ~frozen
+        bad = ~frozen & ~objective.finite_models(state.params)
+        diverged |= bad
+        if diverged.any():
+            _restore_models(state, objective, diverged, snapshot)
     state.epoch += 1
     # With averaging, _step counts the rows of each batch; skipped ones too.
     state.samples = samples_before + source.n_rows
@@ -837,13 +1048,7 @@ def run_epoch(
 def _restore_models(state, objective, models, snapshot):
     columns = objective.model_columns(models)
     for array, values in zip(_column_arrays(state), snapshot, strict=True):
-        array[..., columns] = values[..., columns]
-
-
-def _finite_models(params, objective):
-    """Models whose parameters are all finite."""
-    finite = np.isfinite(params).all(axis=0)
-    return finite.reshape(objective.n_models, objective.n_classes).all(axis=1)
+        objective.assign_columns(array, values, columns)
 
 
 def finite_scores(objective, params, X, max_row_norm):
@@ -870,21 +1075,31 @@ def finite_scores(objective, params, X, max_row_norm):
     -------
     ndarray of bool of shape (K,)
     """
-    limit = np.finfo(params.dtype).max / 4
+    xp = objective.xp
+    limit = float(xp.finfo(params.dtype).max) / 4
+    finite = objective.finite_models(params)
     with np.errstate(over="ignore", invalid="ignore"):
-        W = params[:-1].astype(np.float64)
-        intercept = objective.intercept(params).astype(np.float64)
-        bound = max_row_norm * np.sqrt(np.einsum("ij,ij->j", W, W)) + np.abs(intercept)
+        if xp is np:
+            W = params[:-1, ...].astype(np.float64)
+            squares = np.einsum("ij,ij->j", W, W)
+            intercept = objective.intercept(params).astype(np.float64)
+        else:
+            # The bound's terms are read back: a row of (K * C,) values.
+            squares = to_numpy(xp.sum(params[:-1, ...] * params[:-1, ...], axis=0))
+            intercept = to_numpy(objective.intercept(params))
+            squares, intercept = squares.astype(np.float64), intercept.astype(float)
+        bound = max_row_norm * np.sqrt(squares) + np.abs(intercept)
         ok = (bound < limit).reshape(objective.n_models, -1).all(axis=1)
-        ok &= _finite_models(params, objective)
-        unsure = ~ok & _finite_models(params, objective)
+        ok &= finite
+        unsure = ~ok & finite
         if unsure.any():
             columns = objective.model_columns(unsure)
             good = np.ones(columns.sum(), dtype=bool)
             for start in range(0, X.shape[0], SCORE_CHUNK):
-                chunk = X[start : start + SCORE_CHUNK]
-                scores = objective.decision(params, chunk)[:, columns]
-                good &= (np.abs(scores) < limit).all(axis=0)
+                chunk = X[start : min(start + SCORE_CHUNK, X.shape[0])]
+                scores = objective.decision(params, chunk)
+                within = xp.all(xp.abs(scores) < limit, axis=0)
+                good &= np.asarray(to_numpy(within), dtype=bool)[columns]
             ok[unsure] = good.reshape(-1, objective.n_classes).all(axis=1)
     return ok
 
@@ -1096,7 +1311,8 @@ class Stopping:
         if self.objective.n_models == 1:
             # A Python float: NumPy then computes in the data's dtype.
             return rates[0]
-        return per_column(rates, self.objective.n_classes, self.state.params.dtype)
+        dtype = numpy_dtype(self.state.params.dtype)
+        return per_column(rates, self.objective.n_classes, dtype)
 
     def record(self, epoch_objective, diverged, stop=False):
         """Account for an epoch; returns the validation scores (or None)."""
@@ -1127,9 +1343,10 @@ class Stopping:
             if better.any():
                 # On ties keep the later epoch: same score, lower training loss.
                 if self.best_params is None:
-                    self.best_params = model_params.copy()
+                    xp = self.objective.xp
+                    self.best_params = xp.asarray(model_params, copy=True)
                 columns = self.objective.model_columns(better)
-                self.best_params[:, columns] = model_params[:, columns]
+                self.objective.assign_columns(self.best_params, model_params, columns)
         history.best[improving] = np.minimum(
             history.best[improving], criterion[improving]
         )
@@ -1169,7 +1386,8 @@ class Stopping:
         """Put each model's best parameters in the state; returns the history."""
         if self.best_params is not None:
             keep = self.objective.model_columns(np.isfinite(self.history.best))
-            self.state.params[:, keep] = self.best_params[:, keep]
+            assign = self.objective.assign_columns
+            assign(self.state.params, self.best_params, keep)
             if self.state.average is not None:
-                self.state.average[:, keep] = self.best_params[:, keep]
+                assign(self.state.average, self.best_params, keep)
         return self.history

@@ -55,6 +55,7 @@ registry records, so that a new loss or optimizer brings its own.
 import numpy as np
 import scipy.sparse as sp
 
+from ._namespace import device_of, namespace_of, take_rows, to_numpy
 from ._optimizers import OPTIMIZERS
 from .losses import LOSSES
 
@@ -104,6 +105,13 @@ def feature_scales(X, sample_weight=None):
     (array([1.]), array([2.]), array([2.]))
     """
     rows = statistics_rows(X.shape[0])
+    xp = namespace_of(X)
+    if xp is not np:
+        # The statistics rows move to the host once (at most 2000): the
+        # same statistics, and so the same rate, as for NumPy data.
+        sample = to_numpy(take_rows(X, rows, xp, device_of(X)))
+        weight = None if sample_weight is None else to_numpy(sample_weight)[rows]
+        return feature_scales(sample, weight)
     weight = np.ones(len(rows))
     if sample_weight is not None:
         weight = np.asarray(sample_weight, dtype=np.float64)[rows]

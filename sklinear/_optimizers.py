@@ -40,6 +40,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._namespace import (
+    device_of,
+    namespace_of,
+    numpy_dtype,
+    to_namespace,
+    widest_float,
+)
+
 
 @dataclass(frozen=True)
 class Optimizer:
@@ -92,7 +100,7 @@ def momentum(*, momentum=0.9, **_):
     """Heavy-ball momentum: ``v = momentum * v - lr * grad``; ``update = v``."""
 
     def init(params):
-        return {"velocity": np.zeros_like(params)}
+        return {"velocity": namespace_of(params).zeros_like(params)}
 
     def update(grad, state, lr, params=None):
         velocity = state["velocity"]
@@ -111,7 +119,7 @@ def nesterov(*, momentum=0.9, **_):
     """
 
     def init(params):
-        return {"velocity": np.zeros_like(params)}
+        return {"velocity": namespace_of(params).zeros_like(params)}
 
     def update(grad, state, lr, params=None):
         velocity = state["velocity"]
@@ -128,15 +136,16 @@ def adagrad(*, epsilon=1e-8, **_):
     """AdaGrad: per-coordinate steps shrink with the sum of squared gradients."""
 
     def init(params):
-        return {"cache": np.zeros_like(params)}
+        return {"cache": namespace_of(params).zeros_like(params)}
 
     def update(grad, state, lr, params=None):
         cache = state["cache"]
         cache += grad * grad
-        return -lr * grad / (np.sqrt(cache) + epsilon), state
+        return -lr * grad / (namespace_of(cache).sqrt(cache) + epsilon), state
 
     def step_size(state, lr):
-        return lr / (np.sqrt(state["cache"]) + epsilon)
+        cache = state["cache"]
+        return lr / (namespace_of(cache).sqrt(cache) + epsilon)
 
     return Optimizer(
         init, update, step_size=step_size, normalized=True, rate_scale=10.0
@@ -147,16 +156,17 @@ def rmsprop(*, beta_2=0.999, epsilon=1e-8, **_):
     """RMSProp: a leaky average of squared gradients with decay ``beta_2``."""
 
     def init(params):
-        return {"cache": np.zeros_like(params)}
+        return {"cache": namespace_of(params).zeros_like(params)}
 
     def update(grad, state, lr, params=None):
         cache = state["cache"]
         cache *= beta_2
         cache += (1.0 - beta_2) * grad * grad
-        return -lr * grad / (np.sqrt(cache) + epsilon), state
+        return -lr * grad / (namespace_of(cache).sqrt(cache) + epsilon), state
 
     def step_size(state, lr):
-        return lr / (np.sqrt(state["cache"]) + epsilon)
+        cache = state["cache"]
+        return lr / (namespace_of(cache).sqrt(cache) + epsilon)
 
     return Optimizer(init, update, step_size=step_size, normalized=True)
 
@@ -165,32 +175,40 @@ def adam(*, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **_):
     """Adam with bias correction (Kingma & Ba, 2015)."""
 
     def init(params):
+        xp = namespace_of(params)
         return {
-            "m": np.zeros_like(params),
-            "v": np.zeros_like(params),
-            "t": np.zeros(params.shape[-1], dtype=np.int64),
+            "m": xp.zeros_like(params),
+            "v": xp.zeros_like(params),
+            "t": xp.zeros(params.shape[-1], dtype=xp.int64, device=device_of(params)),
         }
 
     def update(grad, state, lr, params=None):
         state["t"] += 1
         m, v, t = state["m"], state["v"], state["t"]
+        xp = namespace_of(v)
         m *= beta_1
         m += (1.0 - beta_1) * grad
         v *= beta_2
-        squared = np.square(grad)
+        squared = grad * grad
         squared *= 1.0 - beta_2
         v += squared
-        step = np.sqrt(v, out=squared)
-        step += epsilon
-        np.divide(m, step, out=step)
-        step *= (-lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)).astype(step.dtype)
+        if xp is np:
+            step = np.sqrt(v, out=squared)
+            step += epsilon
+            np.divide(m, step, out=step)
+        else:
+            step = m / (xp.sqrt(v) + epsilon)
+        correction = (
+            -lr * xp.sqrt(1.0 - beta_2 ** _steps(t)) / (1.0 - beta_1 ** _steps(t))
+        )
+        step *= xp.astype(correction, step.dtype)
         return step, state
 
     def step_size(state, lr):
-        correction = np.sqrt(1.0 - beta_2 ** np.maximum(state["t"], 1))
-        return (
-            lr * correction.astype(state["v"].dtype) / (np.sqrt(state["v"]) + epsilon)
-        )
+        v, t = state["v"], state["t"]
+        xp = namespace_of(v)
+        correction = xp.sqrt(1.0 - beta_2 ** _steps(xp.clip(t, 1, None)))
+        return lr * xp.astype(correction, v.dtype) / (xp.sqrt(v) + epsilon)
 
     return Optimizer(init, update, step_size=step_size, normalized=True)
 
@@ -217,8 +235,11 @@ def adamw(*, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0, **_):
         state = base.init(params)
         # One decay per parameter, zero on the intercept row: a state array
         # with the rows of the parameters follows them block by block.
-        decay = np.zeros_like(params)
-        decay[:-1] = weight_decay
+        xp = namespace_of(params)
+        decay = xp.zeros_like(params)
+        decay[:-1, ...] = to_namespace(
+            weight_decay, xp, device_of(params), params.dtype
+        )
         state["decay"] = decay
         return state
 
@@ -245,14 +266,37 @@ def random_search(**_):
         return {}
 
     def update(grad, state, lr, *, params, objective, random_state):
-        step = (lr * random_state.standard_normal(params.shape)).astype(params.dtype)
-        current = np.atleast_1d(objective(params))
-        better = np.atleast_1d(objective(params + step)) < current
-        if not better.all():
-            step[..., ~np.repeat(better, params.shape[-1] // len(better))] = 0.0
-        return step, state
+        xp = namespace_of(params)
+        # One NumPy generator draws on every namespace: the same steps.
+        noise = random_state.standard_normal(params.shape)
+        if isinstance(lr, float) or xp is np:
+            dtype = numpy_dtype(params.dtype)
+            step = to_namespace((lr * noise).astype(dtype), xp, device_of(params))
+        else:  # a rate per column, on the device
+            noise = noise.astype(numpy_dtype(params.dtype))
+            step = lr * to_namespace(noise, xp, device_of(params))
+        current = xp.reshape(objective(params), (-1,))
+        better = xp.reshape(objective(params + step), (-1,)) < current
+        columns = xp.repeat(better, params.shape[-1] // better.shape[0])
+        if xp is np:
+            if not better.all():
+                step[..., ~columns] = 0.0
+            return step, state
+        return xp.where(columns, step, xp.zeros_like(step)), state
 
     return Optimizer(init, update, uses_gradient=False, normalized=True)
+
+
+def _steps(t):
+    """Adam's step counts as powers of the betas take them.
+
+    NumPy raises a float to an int64 array; the array API standard takes
+    floating exponents, in the widest float of the device.
+    """
+    xp = namespace_of(t)
+    if xp is np:
+        return t
+    return xp.astype(t, widest_float(xp, device_of(t)))
 
 
 OPTIMIZERS = {

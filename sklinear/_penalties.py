@@ -19,6 +19,8 @@ registry entry.
 
 import numpy as np
 
+from ._namespace import namespace_of, to_numpy
+
 
 def soft_threshold(W, threshold):
     """Proximal step of ``threshold * ||W||_1``, in place.
@@ -43,7 +45,7 @@ def soft_threshold(W, threshold):
     >>> soft_threshold(np.array([0.3, -0.05, -2.0]), 0.1)
     array([ 0.2,  0. , -1.9])
     """
-    W -= np.clip(W, -threshold, threshold)
+    W -= namespace_of(W).clip(W, -threshold, threshold)
     return W
 
 
@@ -70,12 +72,29 @@ def project_max_norm(W, max_norm):
     array([[0.6, 0.1],
            [0.8, 0.2]])
     """
-    norms = np.sqrt(np.einsum("ij,ij->j", W, W))
+    xp = namespace_of(W)
+    norms = xp.sqrt(_column_squares(W))
+    if xp is not np:
+        # Without a scatter or a host check: scale every column by at most 1.
+        W *= xp.astype(xp.where(norms > max_norm, max_norm / norms, 1.0), W.dtype)
+        return W
     radius = np.broadcast_to(max_norm, norms.shape)
     too_long = norms > radius
     if too_long.any():
         W[:, too_long] *= (radius[too_long] / norms[too_long]).astype(W.dtype)
     return W
+
+
+def _column_squares(W):
+    """The squared norm of each column of ``W``."""
+    if isinstance(W, np.ndarray):
+        return np.einsum("ij,ij->j", W, W)
+    return namespace_of(W).sum(W * W, axis=0)
+
+
+def _is_scalar(strength):
+    """A strength shared by every column (a Python or NumPy scalar)."""
+    return getattr(strength, "ndim", 0) == 0
 
 
 class L2:
@@ -106,11 +125,13 @@ class L2:
 
     def value(self, W):
         """Per-column value."""
-        return 0.5 * self.strength * np.einsum("ij,ij->j", W, W)
+        return 0.5 * self.strength * _column_squares(W)
 
     def total(self, W):
-        """Value summed over the columns."""
-        if np.ndim(self.strength):
+        """Value summed over the columns (a float for NumPy, else a 0-d array)."""
+        if not isinstance(W, np.ndarray):
+            return namespace_of(W).sum(self.value(W))
+        if not _is_scalar(self.strength):
             return float(self.value(W).sum())
         return 0.5 * self.strength * float(np.vdot(W, W))
 
@@ -157,11 +178,14 @@ class L1:
 
     def value(self, W):
         """Per-column value."""
-        return self.strength * np.abs(W).sum(axis=0)
+        xp = namespace_of(W)
+        return self.strength * xp.sum(xp.abs(W), axis=0)
 
     def total(self, W):
-        """Value summed over the columns."""
-        if np.ndim(self.strength):
+        """Value summed over the columns (a float for NumPy, else a 0-d array)."""
+        if not isinstance(W, np.ndarray):
+            return namespace_of(W).sum(self.value(W))
+        if not _is_scalar(self.strength):
             return float(self.value(W).sum())
         return self.strength * float(np.abs(W).sum())
 
@@ -200,7 +224,7 @@ class MaxNorm:
 
     def value(self, W):
         """Zero: a constraint adds nothing to the objective where it holds."""
-        return np.zeros(W.shape[1], dtype=W.dtype)
+        return namespace_of(W).zeros_like(W[0, ...])
 
     def total(self, W):
         """Zero."""
@@ -300,7 +324,7 @@ def penalty_terms(penalty, alpha, l1_ratio, max_norm=None):
     terms = [
         term
         for term in PENALTIES[penalty](alpha, l1_ratio)
-        if np.any(np.asarray(term.strength) != 0)
+        if np.any(np.asarray(to_numpy(term.strength)) != 0)
     ]
     if max_norm is not None:
         terms.append(MaxNorm(max_norm))

@@ -50,6 +50,7 @@ from ._learning_rate import (
     constant_features,
     typical_row_norm,
 )
+from ._namespace import device_of, namespace_of, take_rows, to_namespace, to_numpy
 from ._optimizers import OPTIMIZERS
 from ._penalties import PENALTIES, ValueOnly, penalty_strength, penalty_terms
 from .losses import LOSSES, expected_initial_loss, log_softmax
@@ -409,6 +410,8 @@ class Run:
     weights: np.ndarray
     train_rows: np.ndarray | None = None
     val_rows: np.ndarray | None = None
+    xp: object = np
+    device: object = "cpu"
 
     @property
     def spec(self):
@@ -428,6 +431,29 @@ class Run:
         if self.train_rows is None:
             return len(self.y_index)
         return len(self.train_rows)
+
+    def place(self, X):
+        """Move the run to the namespace and device of the data ``X``.
+
+        :func:`plan` works on the host; training happens where ``X`` lives.
+        The parameters, the optimizer state, the average, the center, the
+        preconditioner and the per-model hyperparameters move; labels,
+        weights and row indices stay on the host for bookkeeping (the
+        batch source keeps its own copies on the device).
+        """
+        xp = namespace_of(X)
+        if xp is np:
+            return self
+        device = device_of(X)
+        self.xp, self.device = xp, device
+        self.state.place(xp, device)
+        self.objective.place(xp, device, X.dtype)
+        self.offset = self.objective.offset
+        if self.preconditioner is not None:
+            self.preconditioner = Preconditioner(
+                *(to_namespace(array, xp, device) for array in self.preconditioner)
+            )
+        return self
 
     def model_weights(self, k, rows=None):
         """Model ``k``'s sample weights (of ``rows``)."""
@@ -697,9 +723,14 @@ def initial_losses(run, scores, rows):
     objective = run.objective
     weights = run.weights[rows]
     if run.n_models > 1:
-        scores = scores.reshape(len(rows), run.n_models, run.n_classes)
-    loss = objective.loss(scores, run.y_index[rows], weights, **objective.loss_params)
-    loss = np.atleast_1d(np.asarray(loss[0], dtype=np.float64))
+        scores = objective.xp.reshape(scores, (len(rows), run.n_models, run.n_classes))
+    loss = objective.loss(
+        scores,
+        objective.on_device(run.y_index[rows]),
+        objective.on_device(weights),
+        **objective.loss_params,
+    )
+    loss = np.atleast_1d(np.asarray(to_numpy(loss[0]), dtype=np.float64))
     if weights.ndim > 1:
         loss[~(weights.sum(axis=0) > 0)] = np.nan
     return loss
@@ -771,7 +802,9 @@ def validation(run, scores_of_rows):
     shape = (len(rows), run.n_models, run.n_classes)
 
     def validate(params):
-        predicted = scores_of_rows(params, rows).reshape(shape).argmax(axis=2)
+        scores = scores_of_rows(params, rows)
+        xp = namespace_of(scores)
+        predicted = to_numpy(xp.argmax(xp.reshape(scores, shape), axis=2))
         correct = predicted == y_val[:, None]
         if weights.ndim == 1:
             if not weights.sum() > 0:
@@ -905,13 +938,14 @@ def finish(run, history, scores_of_rows, scores_are_finite):
     """
     objective = run.objective
     n_classes = run.n_classes
+    xp = objective.xp
     params = run.state.model_params(objective.step_terms)
     diverged = history.diverged.copy()
     if not diverged.all():
         diverged |= ~np.asarray(scores_are_finite(params), dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):  # diverged models
         intercepts = objective.intercept(params)
-    uncentered = np.vstack([params[:-1], intercepts[None, :]])
+    uncentered = xp.concat([params[:-1, ...], intercepts[None, :]], axis=0)
     models = [
         uncentered[:, k * n_classes : (k + 1) * n_classes] for k in range(run.n_models)
     ]
@@ -920,7 +954,7 @@ def finish(run, history, scores_of_rows, scores_are_finite):
         for k in np.flatnonzero(~diverged):
             rows = _temperature_rows(run, k)
             columns = slice(k * n_classes, (k + 1) * n_classes)
-            scores = scores_of_rows(params, rows)[:, columns]
+            scores = to_numpy(scores_of_rows(params, rows)[:, columns])
             temperatures[k] = fit_temperature(
                 scores, run.y_index[rows], run.model_weights(k, rows)
             )
@@ -943,10 +977,13 @@ def public_coefficients(model):
     With two classes the model keeps two score columns (the multinomial
     form) and exposes their difference: ``coef_`` of shape (1, n_features).
     """
-    W, b = model[:-1], model[-1]
+    W, b = model[:-1, ...], model[-1, ...]
+    xp = namespace_of(model)
     if model.shape[1] == 2:
-        return (W[:, 1] - W[:, 0])[None, :], np.atleast_1d(b[1] - b[0])
-    return np.ascontiguousarray(W.T), b.copy()
+        return (W[:, 1] - W[:, 0])[None, :], xp.reshape(b[1] - b[0], (1,))
+    if xp is np:
+        return np.ascontiguousarray(W.T), b.copy()
+    return xp.asarray(W.T, copy=True), xp.asarray(b, copy=True)
 
 
 def convergence_warning(spec, history, learning_rate, stacklevel=4):
@@ -1010,10 +1047,17 @@ def fit_temperature(scores, y_index, weight):
 
 
 def scores_of_rows(objective, params, X, rows):
-    """Raw scores of ``X[rows]``, gathered in chunks to avoid copying X."""
-    return np.concatenate(
+    """Raw scores of ``X[rows]``, gathered in chunks to avoid copying X.
+
+    In the namespace of ``X`` (``rows`` are host integers).
+    """
+    xp, device = objective.xp, objective.device
+    return xp.concat(
         [
-            objective.decision(params, X[rows[start : start + SCORE_CHUNK]])
+            objective.decision(
+                params, take_rows(X, rows[start : start + SCORE_CHUNK], xp, device)
+            )
             for start in range(0, len(rows), SCORE_CHUNK)
-        ]
+        ],
+        axis=0,
     )

@@ -30,6 +30,8 @@ from functools import partial
 
 import numpy as np
 
+from ._namespace import device_of, namespace_of
+
 __all__ = [
     "LOSSES",
     "Loss",
@@ -47,38 +49,77 @@ def _flat(scores, y, sample_weight):
     Each weight column is divided by its sum (with several models, columns
     summing to zero stay zero), so that the loss is a weighted mean per
     model. Working on 2-D rows keeps the one-model case as fast as a plain
-    implementation.
+    implementation. Any array namespace (see :mod:`sklinear._namespace`).
     """
-    weight = np.asarray(sample_weight, dtype=scores.dtype)
+    xp = namespace_of(scores)
+    if xp is np:
+        weight = np.asarray(sample_weight, dtype=scores.dtype)
+    else:
+        weight = xp.asarray(sample_weight, dtype=scores.dtype, device=device_of(scores))
     if scores.ndim == 2:
-        weight = weight.reshape(-1)
-        return scores, y, weight / weight.sum(), 1
+        weight = xp.reshape(weight, (-1,))
+        return scores, y, weight / xp.sum(weight), 1
     n_samples, n_models, n_classes = scores.shape
-    weight = weight.reshape(n_samples, -1)
-    total = weight.sum(axis=0)
-    weight = weight / np.where(total > 0, total, 1)
+    weight = xp.reshape(weight, (n_samples, -1))
+    total = xp.sum(weight, axis=0)
+    weight = weight / xp.where(total > 0, total, 1.0)
     if weight.shape[1] != n_models:
-        weight = np.repeat(weight, n_models, axis=1)
+        weight = xp.repeat(weight, n_models, axis=1)
     return (
-        scores.reshape(-1, n_classes),
-        np.repeat(y, n_models),
-        weight.ravel(),
+        xp.reshape(scores, (-1, n_classes)),
+        xp.repeat(y, n_models),
+        xp.reshape(weight, (-1,)),
         n_models,
     )
+
+
+class _Labels:
+    """The entry ``(i, y_i)`` of each row of (n, C) arrays: read and written.
+
+    NumPy indexes it directly; other namespaces, which have no scatter, use
+    a mask of the entries and ``where``.
+    """
+
+    def __init__(self, y, like):
+        self.xp = xp = namespace_of(like)
+        self.y = y
+        if xp is np:
+            self.rows = np.arange(len(y))
+        else:
+            classes = xp.arange(like.shape[1], device=device_of(like))
+            self.mask = y[:, None] == classes[None, :]
+
+    def take(self, array):
+        """``array[i, y_i]`` for each row: shape (n,)."""
+        if self.xp is np:
+            return array[self.rows, self.y]
+        return self.xp.sum(self.xp.where(self.mask, array, 0.0), axis=1)
+
+    def put(self, array, values):
+        """``array`` with ``array[i, y_i] = values[i]`` (in place for NumPy)."""
+        if self.xp is np:
+            array[self.rows, self.y] = values
+            return array
+        return self.xp.where(self.mask, values[:, None], array)
 
 
 def _per_model_loss(weight, per_sample, n_models):
     if n_models == 1:
         return weight @ per_sample
-    return (weight * per_sample).reshape(-1, n_models).sum(axis=0)
+    xp = namespace_of(weight)
+    return xp.sum(xp.reshape(weight * per_sample, (-1, n_models)), axis=0)
 
 
-def _per_row(value, n_rows, n_models, dtype):
+def _per_row(value, n_rows, n_models, like):
     """A scalar, or a per-model array as a column over the flat rows."""
-    value = np.asarray(value, dtype=dtype)
-    if value.ndim == 0:
+    xp = namespace_of(like)
+    if xp is np:
+        value = np.asarray(value, dtype=like.dtype)
+    elif not isinstance(value, (float, int)):
+        value = xp.asarray(value, dtype=like.dtype, device=device_of(like))
+    if getattr(value, "ndim", 0) == 0:
         return value
-    return np.tile(value, n_rows // n_models)[:, None]
+    return xp.tile(value, (n_rows // n_models,))[:, None]
 
 
 def multiclass_hinge(
@@ -123,32 +164,37 @@ def multiclass_hinge(
     """
     shape = scores.shape
     scores, y, weight, n_models = _flat(scores, y, sample_weight)
-    rows = np.arange(scores.shape[0])
+    xp = namespace_of(scores)
+    labels = _Labels(y, scores)
     with np.errstate(invalid="ignore", over="ignore"):
-        violation = _violations(scores, y, rows, margin, multi_class, n_models)
-        per_sample = (violation**2 if squared else violation).sum(axis=1)
-        dscores = 2.0 * violation if squared else (violation > 0).astype(scores.dtype)
-    dscores[rows, y] = -dscores.sum(axis=1)
+        violation = _violations(scores, labels, margin, multi_class, n_models)
+        per_sample = xp.sum(violation**2 if squared else violation, axis=1)
+        slope = xp.astype(violation > 0, scores.dtype)
+        dscores = 2.0 * violation if squared else slope
+    dscores = labels.put(dscores, -xp.sum(dscores, axis=1))
     dscores *= weight[:, None]
     loss = _per_model_loss(weight, per_sample, n_models)
-    return loss, dscores.reshape(shape)
+    return loss, xp.reshape(dscores, shape)
 
 
-def _violations(scores, y, rows, margin, multi_class, n_models):
+def _violations(scores, labels, margin, multi_class, n_models):
     """``max(0, s_j - s_y + margin)`` per row and wrong class (0 on the correct one).
 
     Crammer–Singer keeps only the largest violation of each row.
     """
+    xp = labels.xp
     n_rows = scores.shape[0]
-    violation = scores - scores[rows, y][:, None]
-    violation += _per_row(margin, n_rows, n_models, scores.dtype)
-    violation[rows, y] = 0.0
-    np.maximum(violation, 0.0, out=violation)
+    violation = scores - labels.take(scores)[:, None]
+    violation += _per_row(margin, n_rows, n_models, scores)
+    violation = labels.put(violation, 0.0 if xp is np else xp.zeros_like(scores[:, 0]))
+    if xp is np:
+        np.maximum(violation, 0.0, out=violation)
+    else:
+        violation = xp.clip(violation, 0.0, None)
     if multi_class == "crammer_singer":
-        worst = violation.argmax(axis=1)
-        largest = violation[rows, worst]
-        violation.fill(0.0)
-        violation[rows, worst] = largest
+        worst = _Labels(xp.argmax(violation, axis=1), violation)
+        largest = worst.take(violation)
+        violation = worst.put(xp.zeros_like(violation), largest)
     return violation
 
 
@@ -218,19 +264,20 @@ def smooth_multiclass_hinge(
     """
     shape = scores.shape
     scores, y, weight, n_models = _flat(scores, y, sample_weight)
-    rows = np.arange(scores.shape[0])
-    width = _per_row(smoothing, scores.shape[0], n_models, scores.dtype)
+    xp = namespace_of(scores)
+    labels = _Labels(y, scores)
+    width = _per_row(smoothing, scores.shape[0], n_models, scores)
     with np.errstate(invalid="ignore", over="ignore"):
-        violation = _violations(scores, y, rows, margin, multi_class, n_models)
-        dscores = np.minimum(violation / width, 1.0)
-        terms = np.where(
+        violation = _violations(scores, labels, margin, multi_class, n_models)
+        dscores = xp.clip(violation / width, None, 1.0)
+        terms = xp.where(
             violation > width, violation - 0.5 * width, 0.5 * violation * dscores
         )
-        per_sample = terms.sum(axis=1)
-    dscores[rows, y] = -dscores.sum(axis=1)
+        per_sample = xp.sum(terms, axis=1)
+    dscores = labels.put(dscores, -xp.sum(dscores, axis=1))
     dscores *= weight[:, None]
     loss = _per_model_loss(weight, per_sample, n_models)
-    return loss, dscores.reshape(shape)
+    return loss, xp.reshape(dscores, shape)
 
 
 def softmax_cross_entropy(scores, y, sample_weight):
@@ -265,13 +312,14 @@ def softmax_cross_entropy(scores, y, sample_weight):
     """
     shape = scores.shape
     scores, y, weight, n_models = _flat(scores, y, sample_weight)
-    rows = np.arange(scores.shape[0])
+    xp = namespace_of(scores)
+    labels = _Labels(y, scores)
     log_proba = log_softmax(scores)
-    dscores = np.exp(log_proba)
-    dscores[rows, y] -= 1.0
+    dscores = xp.exp(log_proba)
+    dscores = labels.put(dscores, labels.take(dscores) - 1.0)
     dscores *= weight[:, None]
-    loss = -_per_model_loss(weight, log_proba[rows, y], n_models)
-    return loss, dscores.reshape(shape)
+    loss = -_per_model_loss(weight, labels.take(log_proba), n_models)
+    return loss, xp.reshape(dscores, shape)
 
 
 def log_softmax(scores):
@@ -294,9 +342,10 @@ def log_softmax(scores):
     >>> np.exp(log_softmax(np.array([[1000.0, 1000.0]])))
     array([[0.5, 0.5]])
     """
+    xp = namespace_of(scores)
     with np.errstate(invalid="ignore", over="ignore"):
-        shifted = scores - scores.max(axis=-1, keepdims=True)
-        shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        shifted = scores - xp.max(scores, axis=-1, keepdims=True)
+        shifted -= xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
     return shifted
 
 

@@ -78,6 +78,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from . import _onnx_features
+from ._namespace import to_numpy
 from .features import HOG, BagOfVisualWords, ColorHistogram
 from .linear import MulticlassSVMSGD, MulticlassSVMSGDCV, SoftmaxSGD, SoftmaxSGDCV
 
@@ -366,8 +367,9 @@ def _convert_linear_classifier(scope, operator, container):
     options = container.get_options(model, {"raw_scores": False})
     X, dtype = _float_input(graph, operator.inputs[0])
 
-    coef = np.asarray(model.coef_, dtype=np.float64)
-    intercept = np.asarray(model.intercept_, dtype=np.float64).ravel()
+    # A model trained on a device is exported from a NumPy copy.
+    coef = np.asarray(to_numpy(model.coef_), dtype=np.float64)
+    intercept = np.asarray(to_numpy(model.intercept_), dtype=np.float64).ravel()
     temperature = float(getattr(model, "temperature_", 1.0))
     if coef.shape[0] == 1:
         # Two classes: the scores -s and s, whose softmax at temperature 2T

@@ -14,6 +14,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from .._namespace import to_numpy
 from ..features import infer_image_shape
 from ..features._image_input import ImageTransformerMixin
 from ._utils import (
@@ -285,7 +286,7 @@ class WeightTemplatesDisplay:
             estimator, "coef_", f"{cls.__name__}.from_estimator"
         )
         coef = fitted.coef_
-        coef = coef.toarray() if sparse.issparse(coef) else np.asarray(coef)
+        coef = coef.toarray() if sparse.issparse(coef) else np.asarray(to_numpy(coef))
         if coef.ndim == 1:
             coef = coef[None, :]
         if coef.ndim != 2:
