@@ -186,3 +186,55 @@ def test_bench_dask_quick(tmp_path):
     memory = results["memory"]
     assert 0 <= memory["test_accuracy"] <= 1 and memory["peak_rss_gib"]
     assert "Larger than memory" in markdown
+
+
+def test_bench_array_api_quick(tmp_path):
+    import importlib.util
+    import os
+    import subprocess
+
+    bench = load_benchmark("bench_array_api")
+    bench.main(["--quick", "--backends", "numpy", "--out", str(tmp_path)])
+    results, markdown = read_outputs(tmp_path, "bench_array_api")
+    for name in ("SoftmaxSGD", "MulticlassSVMSGD"):
+        entry = results["plain"][name]["numpy"]
+        assert np.isfinite(entry["epoch_s"]) and 0 <= entry["accuracy"] <= 1
+    assert results["search"]["numpy"]["best_alpha"] in bench.ALPHAS
+    assert results["logistic"]["numpy"]["n_iter"] >= 1
+    assert "One-pass search" in markdown and "LogisticRegression" in markdown
+    # Dispatch needs SCIPY_ARRAY_API=1 before scipy is imported, which this
+    # process did without it: the other namespaces run in a fresh process.
+    pytest.importorskip("array_api_strict")
+    libraries = {"array-api-strict": "array-api-strict"}
+    if importlib.util.find_spec("torch") is not None:
+        libraries["torch cpu"] = "torch"
+    out = tmp_path / "dispatch"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "bench_array_api.py"),
+            "--quick",
+            "--backends",
+            "numpy",
+            *libraries.values(),
+            "--out",
+            str(out),
+        ],
+        env={**os.environ, "SCIPY_ARRAY_API": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results, _ = read_outputs(out, "bench_array_api")
+    assert results["backends"] == ["numpy", *libraries]
+    assert not results["warm_up_errors"]
+    for backend, library in libraries.items():
+        for name in ("SoftmaxSGD", "MulticlassSVMSGD"):
+            entry = results["plain"][name][backend]
+            assert "error" not in entry, entry
+            assert entry["coef_in"].startswith(library.replace("-", "_"))
+            # The same random_state gives the same model on every namespace.
+            assert entry["agreement_with_numpy"] >= 0.95
+        for section in ("search", "logistic"):
+            assert "error" not in results[section][backend], results[section]
