@@ -48,6 +48,7 @@ from ._namespace import (
     input_namespace,
     namespace_of,
     numpy_dtype,
+    reject_device_sparse,
     to_namespace,
     to_numpy,
     widest_float,
@@ -609,6 +610,7 @@ def _validated_data(estimator, X, y="no_validation", reset=True):
     ``X, y``; without, ``X``. Labels of mixed types and data frame columns
     that are not numbers get errors that name them.
     """
+    reject_device_sparse(type(estimator).__name__, X)
     xp = input_namespace(X)
     options = {"accept_sparse": "csr", "dtype": [xp.float64, xp.float32]}
     if isinstance(y, str) and y == "no_validation":

@@ -148,10 +148,18 @@ def take_rows(array, rows, xp, device):
     return xp.take(array, to_namespace(np.asarray(rows), xp, device), axis=0)
 
 
-def reject_sparse(name, xp, X):
-    """Sparse data is NumPy/SciPy only: say so under dispatch."""
-    if xp is not np and sp.issparse(X):
+def reject_device_sparse(name, X):
+    """Sparse data is NumPy/SciPy only: a clear error for other sparse arrays.
+
+    PyTorch's sparse tensors and CuPy's sparse matrices are refused, with
+    what to do; ``scipy.sparse`` matrices train with NumPy as always.
+    """
+    layout = getattr(X, "layout", None)
+    sparse_layout = layout is not None and "sparse" in str(layout)
+    if sparse_layout or type(X).__module__.startswith("cupyx.scipy.sparse"):
+        kind = f"{type(X).__module__}.{type(X).__qualname__} ({layout or 'sparse'})"
         raise TypeError(
-            f"{name} trains on sparse matrices with NumPy/SciPy only; pass dense "
-            "arrays of the array library, or turn array_api_dispatch off."
+            f"{name} trains on sparse data with NumPy/SciPy only (got {kind}). "
+            "Pass a dense array of the library to train on its device (for "
+            "torch: X.to_dense()), or a scipy.sparse matrix to train with SciPy."
         )

@@ -106,7 +106,7 @@ def momentum(*, momentum=0.9, **_):
         velocity = state["velocity"]
         velocity *= momentum
         velocity -= lr * grad
-        return velocity.copy(), state
+        return namespace_of(velocity).asarray(velocity, copy=True), state
 
     return Optimizer(init, update, rate_scale=1.0 - momentum)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse
 import sklearn
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -193,6 +194,9 @@ _CONFIGURATIONS = {
     "softmax-defaults": SoftmaxSGD(max_iter=4, tol=None, random_state=0),
     "svm-defaults": MulticlassSVMSGD(max_iter=4, tol=None, random_state=0),
     "sgd": SoftmaxSGD(optimizer="sgd", max_iter=3, tol=None, random_state=1),
+    "momentum-hinge": MulticlassSVMSGD(
+        optimizer="momentum", average=False, max_iter=3, tol=None
+    ),
     "nesterov-l1": SoftmaxSGD(
         optimizer="nesterov", penalty="l1", alpha=1e-2, max_iter=3, tol=None
     ),
@@ -362,6 +366,24 @@ def test_float64_refused_without_it(monkeypatch):
 
 
 @needs_dispatch
+def test_sparse_stays_numpy_and_device_sparse_is_refused():
+    X, y = _data()
+    with sklearn.config_context(array_api_dispatch=True):
+        model = SoftmaxSGD(max_iter=2, tol=None, random_state=0)
+        model.fit(scipy.sparse.csr_matrix(X), y)
+        assert isinstance(model.coef_, np.ndarray)
+        try:
+            import torch
+        except ImportError:  # counted as passed by the runner's tally
+            return
+        sparse = torch.asarray(X).to_sparse()
+        with pytest.raises(TypeError, match="NumPy/SciPy only.*to_dense"):
+            SoftmaxSGD().fit(sparse, torch.asarray(y))
+        with pytest.raises(TypeError, match="NumPy/SciPy only.*to_dense"):
+            model.predict(sparse)
+
+
+@needs_dispatch
 def test_without_dispatch_nothing_changes():
     X, y = _data()
     model = SoftmaxSGD(max_iter=2, tol=None, random_state=0).fit(X, y)
@@ -407,6 +429,6 @@ def test_dispatch_tests_pass_with_scipy_array_api():
     # test, plus the four that take no combination. The only skip is this
     # test itself.
     per_combination = len(_CONFIGURATIONS) + 2 + 3 + 1
-    expected = len(COMBINATIONS) * per_combination + 3
+    expected = len(COMBINATIONS) * per_combination + 4
     summary = output.strip().splitlines()[-1]
     assert re.search(rf"\b{expected} passed, 1 skipped\b", summary), output
