@@ -14,18 +14,14 @@ unless scipy's ``SCIPY_ARRAY_API=1`` was set before scipy was imported, so
 the tests run in a subprocess with it when this process was started without.
 """
 
-import os
 import pickle
-import re
-import subprocess
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse
 import sklearn
+from _dispatch import IN_DISPATCH_PROCESS, assert_dispatch_tests_pass, needs_dispatch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
@@ -39,11 +35,6 @@ from sklinear import (
 from sklinear.features import ColorHistogram
 
 strict = pytest.importorskip("array_api_strict")
-
-_IN_PROCESS = os.environ.get("SCIPY_ARRAY_API") == "1"
-needs_dispatch = pytest.mark.skipif(
-    not _IN_PROCESS, reason="runs in the SCIPY_ARRAY_API=1 subprocess"
-)
 
 
 def _namespace_devices():
@@ -411,24 +402,10 @@ def test_a_device_model_pickles_and_predicts_numpy():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_IN_PROCESS, reason="this is the subprocess")
+@pytest.mark.skipif(IN_DISPATCH_PROCESS, reason="this is the subprocess")
 def test_dispatch_tests_pass_with_scipy_array_api():
-    root = Path(__file__).resolve().parents[1]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-        cwd=root,
-        env={**os.environ, "SCIPY_ARRAY_API": "1"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    # Every dispatch test ran and passed in the subprocess: one per
-    # combination available here (torch only where it is installed) and
-    # test, plus the four that take no combination. The only skip is this
-    # test itself.
+    # One test per combination available here (torch only where it is
+    # installed) and test, plus the four that take no combination.
     per_combination = len(_CONFIGURATIONS) + 2 + 3 + 1
     expected = len(COMBINATIONS) * per_combination + 4
-    summary = output.strip().splitlines()[-1]
-    assert re.search(rf"\b{expected} passed, 1 skipped\b", summary), output
+    assert_dispatch_tests_pass(__file__, expected, timeout=900)

@@ -8,25 +8,16 @@ was set before scipy was imported, so the tests run in a subprocess with it
 when this process was started without.
 """
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import sklearn
+from _dispatch import IN_DISPATCH_PROCESS, assert_dispatch_tests_pass, needs_dispatch
 from sklearn.base import clone
 
 from sklinear.features import HOG, BagOfVisualWords, ColorHistogram, hog_batch
 
 xp = pytest.importorskip("array_api_strict")
 
-_IN_PROCESS = os.environ.get("SCIPY_ARRAY_API") == "1"
-needs_dispatch = pytest.mark.skipif(
-    not _IN_PROCESS, reason="runs in the SCIPY_ARRAY_API=1 subprocess"
-)
 
 _TRANSFORMERS = [
     HOG(pixels_per_cell=(2, 2), cells_per_block=(2, 2)),
@@ -57,26 +48,13 @@ def _to_numpy(array):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_IN_PROCESS, reason="this is the subprocess")
+@pytest.mark.skipif(IN_DISPATCH_PROCESS, reason="this is the subprocess")
 def test_dispatch_tests_pass_with_scipy_array_api():
-    root = Path(__file__).resolve().parents[1]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-        cwd=root,
-        env={**os.environ, "SCIPY_ARRAY_API": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    # Every dispatch test of this module ran and passed in the subprocess:
-    # one per namespace available here (torch only where it is installed),
-    # transformer and layout, plus the two tests that take no namespace.
-    # The only skip is this test itself, which does not run in there.
+    # One dispatch test per namespace available here (torch only where it
+    # is installed), transformer and layout, plus the two tests that take
+    # no namespace.
     expected = len(list(_namespaces())) * len(_TRANSFORMERS) * 2 + 2
-    summary = output.strip().splitlines()[-1]
-    assert re.search(rf"\b{expected} passed, 1 skipped\b", summary), output
+    assert_dispatch_tests_pass(__file__, expected, timeout=300)
 
 
 @needs_dispatch
