@@ -10,7 +10,10 @@ request) this measures, on the same data:
    ``MulticlassSVMSGD`` (defaults, ``tol=None``): ``(time(fit k epochs) -
    time(fit 1 epoch)) / (k - 1)``, which leaves out the fixed costs of a fit;
    the held-out accuracy of the ``k``-epoch fit and how many of its held-out
-   predictions equal the NumPy fit's.
+   predictions equal the NumPy fit's; beside them the backend's
+   matrix-product floor, the bare products ``X_b @ W`` and ``X_b.T @ S`` of
+   one epoch over contiguous batches (what the library's own matrix product
+   costs, apart from sklinear).
 2. **One-pass search**: the time of ``SoftmaxSGDCV`` over 16 values of
    ``alpha`` with 3-fold cross-validation (48 models trained together, a
    fixed number of epochs, ``tol=None``; the refit of the best included),
@@ -425,6 +428,57 @@ def warm_up(backends, data, batch_size):
     return failed
 
 
+def matmul_floors(backends, data, repeats, batch_size, n_classes):
+    """Time of the bare matrix products of one epoch, in each backend.
+
+    ``S = X_b @ W`` and ``X_b.T @ S`` over the contiguous batches
+    ``X[i:i + batch_size]``: what any minibatch epoch must compute, in the
+    backend's own matrix product (its BLAS, or its GPU kernels).
+
+    Parameters
+    ----------
+    backends : list of Backend
+        Backends.
+    data : dict
+        Backend name -> its ``(X_train, y_train, X_test, y_test)``.
+    repeats : int
+        Rounds; medians are reported.
+    batch_size : int or "auto"
+        Rows per batch (256 for "auto", the estimators' choice).
+    n_classes : int
+        Columns of ``W``.
+
+    Returns
+    -------
+    dict
+        Backend -> ``epoch_s``, ``epoch_cpu_s`` and ``x_numpy``.
+    """
+    rows = 256 if batch_size == "auto" else batch_size
+    runs = {backend.name: ([], []) for backend in backends}
+    for _ in range(repeats):
+        for backend in backends:
+            X = data[backend.name][0]
+            n_samples, n_features = X.shape
+            W = np.random.default_rng(0).standard_normal((n_features, n_classes))
+            W = backend.asarray(W.astype(np.float32))
+
+            def epoch(X=X, W=W, n_samples=n_samples):
+                for start in range(0, n_samples, rows):
+                    X_batch = X[start : min(start + rows, n_samples), ...]
+                    S = X_batch @ W
+                    X_batch.T @ S
+
+            epoch()  # first use of the kernels, untimed
+            wall, cpu, _ = timed(backend, epoch)
+            runs[backend.name][0].append(wall)
+            runs[backend.name][1].append(cpu)
+    results = {
+        name: {"epoch_s": median(walls), "epoch_cpu_s": median(cpus)}
+        for name, (walls, cpus) in runs.items()
+    }
+    return _ratios(results, "epoch_s", backends)
+
+
 def plain_fits(backends, data, epochs, repeats, batch_size):
     """Per-epoch time and held-out accuracy of the plain fits, interleaved.
 
@@ -747,16 +801,30 @@ def report(results):
         f"Per epoch = (fit {config['epochs']} epochs - fit 1 epoch) / "
         f"{config['epochs'] - 1}, defaults (batch_size={config['batch_size']}), "
         f"tol=None; median of {config['repeats']} rounds; x NumPy: wall time "
-        "over NumPy's. Accuracy: held-out, of the "
+        "over NumPy's (the same row of NumPy). Matmul floor: the bare products "
+        "`X_b @ W` and `X_b.T @ S` of one epoch over contiguous batches, in the "
+        "backend's own matrix product; x floor: the row's time over its "
+        "backend's floor. Accuracy: held-out, of the "
         f"{config['epochs']}-epoch fit; = NumPy: the fraction of its held-out "
         "predictions equal to the NumPy fit's.",
         "",
     ]
-    rows = []
+    rows = [
+        [
+            "matmul floor",
+            backend,
+            f"{entry['epoch_s']:.3f}",
+            f"{entry['epoch_cpu_s']:.3f}",
+            _ratio(entry),
+            "1.00",
+        ]
+        + ["–"] * 4
+        for backend, entry in results["floor"].items()
+    ]
     for name, entries in results["plain"].items():
         for backend, entry in entries.items():
             if "error" in entry:
-                rows.append([name, backend, "failed: " + entry["error"]] + ["–"] * 6)
+                rows.append([name, backend, "failed: " + entry["error"]] + ["–"] * 7)
                 continue
             agreement = entry["agreement_with_numpy"]
             rows.append(
@@ -766,6 +834,7 @@ def report(results):
                     f"{entry['epoch_s']:.3f}",
                     f"{entry['epoch_cpu_s']:.3f}",
                     _ratio(entry),
+                    f"{entry['x_floor']:.2f}",
                     f"{entry['fit1_s']:.2f}",
                     f"{entry['accuracy']:.3f}",
                     _cell(agreement),
@@ -780,6 +849,7 @@ def report(results):
                 "s / epoch",
                 "CPU s / epoch",
                 "x NumPy",
+                "x floor",
                 "fit 1 epoch (s)",
                 "accuracy",
                 "= NumPy",
@@ -969,10 +1039,24 @@ def main(argv=None):
                 backends.remove(backend)
         results["backends"] = [backend.name for backend in backends]
         results["warm_up_errors"] = warm_up(backends, data, batch_size)
+        print("matrix-product floors ...", file=sys.stderr)
+        results["floor"] = matmul_floors(
+            backends,
+            data,
+            config["repeats"],
+            batch_size,
+            len(np.unique(y_train)),
+        )
         print("plain fits ...", file=sys.stderr)
         results["plain"] = plain_fits(
             backends, data, config["epochs"], config["repeats"], batch_size
         )
+        for entries in results["plain"].values():
+            for name, entry in entries.items():
+                if "epoch_s" in entry:
+                    entry["x_floor"] = (
+                        entry["epoch_s"] / results["floor"][name]["epoch_s"]
+                    )
         print("one-pass search ...", file=sys.stderr)
         results["search"] = searches(
             backends, data, config["cv_epochs"], config["repeats"], batch_size

@@ -201,6 +201,7 @@ def test_bench_array_api_quick(tmp_path):
         assert np.isfinite(entry["epoch_s"]) and 0 <= entry["accuracy"] <= 1
     assert results["search"]["numpy"]["best_alpha"] in bench.ALPHAS
     assert results["logistic"]["numpy"]["n_iter"] >= 1
+    assert results["floor"]["numpy"]["epoch_s"] > 0
     assert "One-pass search" in markdown and "LogisticRegression" in markdown
     # Dispatch needs SCIPY_ARRAY_API=1 before scipy is imported, which this
     # process did without it: the other namespaces run in a fresh process.
