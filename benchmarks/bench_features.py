@@ -1008,6 +1008,7 @@ def bench_full(data, *, n_words, cache, classifiers, out=None, max_train=None):
             "val_se": binomial_se(accuracy, len(val)),
             "seconds": seconds,
             "n_iter": np.asarray(getattr(model, "n_iter_", -1)).max().item(),
+            "alpha_": getattr(model, "alpha_", None),
             "loss_curve": None if curve is None else [float(c) for c in curve],
             "state_before": state,
             "state_after": machine_state(),
@@ -1032,7 +1033,7 @@ FULL_ABLATIONS = {
 }
 
 #: Ridge penalties of the full-data instrument (40,000 rows).
-FULL_RIDGE_ALPHAS = (300, 1000, 3000, 10_000)
+FULL_RIDGE_ALPHAS = (30, 100, 300, 1000, 3000, 10_000)
 
 
 def _variant_key(n_words, params):
@@ -1074,7 +1075,18 @@ def bench_full_ablation(data, *, n_words, cache, variants, out=None):
 
 
 def _ridge_row(name, bovw, data, cache, key, *, max_train=None):
-    """The ridge instrument on cached features: (row, {alpha: correct})."""
+    """The ridge instrument on cached features: (row, {alpha: correct}).
+
+    Kept in ``<cache>/ridge_<key>.json`` and ``.npz`` (the per-image
+    correctness) for the sections that share a variant.
+    """
+    saved = Path(cache) / f"ridge_{key}_{max_train or 'all'}"
+    if saved.with_suffix(".json").exists():
+        row = json.loads(saved.with_suffix(".json").read_text())
+        if list(row["ridge"]) == [str(a) for a in FULL_RIDGE_ALPHAS]:
+            row["variant"] = name
+            correct = np.load(saved.with_suffix(".npz"))
+            return row, {alpha: correct[alpha] for alpha in row["ridge"]}
     state = machine_state()
     train, val, meta = cached_features(bovw, data, cache, key)
     y_train, y_val = data["y_train"], data["y_val"]
@@ -1104,6 +1116,8 @@ def _ridge_row(name, bovw, data, cache, key, *, max_train=None):
             "val_se": binomial_se(accuracy, len(y_val)),
         }
     print(f"  {row}", flush=True)
+    saved.with_suffix(".json").write_text(json.dumps(row))
+    np.savez(saved.with_suffix(".npz"), **correct)
     return row, correct
 
 
