@@ -7,6 +7,7 @@ drivers below only ever gather small results: parameters, sums of the
 shape of the parameters, and scores of a few rows.
 """
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -285,74 +286,85 @@ def _accuracy_pass(params, spec, X, y_index, weight, rows):
     return _blocks.accuracy_sums(params, spec, X, y_index, weight, rows)
 
 
-def mixing_round(blocks, state, spec, lr, preconditioner, train_rows, generators):
-    """One round of iterative parameter mixing; the mixed state and objective.
+def chains_of(blocks, n_chains):
+    """The blocks split into ``n_chains`` chains of consecutive blocks, by index.
 
-    Every worker runs one epoch of the engine over its blocks (in a random
-    order when it has several) from the current state; the client averages
-    the workers' parameters, optimizer states and running averages, weighted
-    by their training weight. Worker 0 trains with the state's own random
-    generator, so one worker with one block is exactly the plain fit.
+    A chain is one model's epoch of local steps between mixings. Chains are
+    defined by the blocks' order in ``X``, not by where the blocks live, so
+    that the model does not depend on the placement of the blocks on the
+    workers: each step of a chain runs on the worker of its block, and only
+    the (small) training state travels between workers.
+    """
+    indices = np.array_split(np.arange(len(blocks.blocks)), n_chains)
+    return [[blocks.blocks[i] for i in part] for part in indices if len(part)]
+
+
+def mixing_epoch(
+    blocks, state, spec, lr, preconditioner, train_rows, generators, *, n_chains
+):
+    """One epoch of iterative parameter mixing; the mixed state and objective.
+
+    Every chain of blocks (:func:`chains_of`) trains a copy of the state
+    over its blocks, in a random order drawn by the chain's own generator
+    (the state's for chain 0, ``generators`` for the others). After each
+    block (a round: every chain's next block, side by side) the client
+    averages the chains' parameters, optimizer states and running averages,
+    weighted by their training weight, in chain order: the result does not
+    depend on which worker ran what or when its result arrived. With one
+    chain it is exactly the plain fit's epoch over the blocks in that order.
     """
     client = blocks.client
-    groups = blocks.by_worker()
-    chains, orders = {}, {}
-    for w, (worker, group) in enumerate(groups.items()):
-        local = state.copy()
-        if w > 0:
-            local.rng = generators[w - 1]
-        orders[worker] = group
-        if len(group) > 1:
-            orders[worker] = [group[i] for i in local.rng.permutation(len(group))]
-        chains[worker] = client.scatter(local, workers=[worker], hash=False)
-    parts = {worker: [] for worker in groups}
-    depth = max(len(order) for order in orders.values())
-    for position in range(depth):
-        # The blocks of one worker form a chain: one epoch over all of them.
-        wave = []
-        for worker, order in orders.items():
+    chains = chains_of(blocks, n_chains)
+    # Copies: a round retried after a lost worker draws the same numbers.
+    rngs = [copy.deepcopy(rng) for rng in (state.rng, *generators)]
+    orders = [
+        chain
+        if len(chain) == 1
+        else [chain[i] for i in rngs[c].permutation(len(chain))]
+        for c, chain in enumerate(chains)
+    ]
+    objective, total, diverged = 0.0, 0.0, False
+    current = state
+    for position in range(max(len(order) for order in orders)):
+        submitted = []
+        for c, order in enumerate(orders):
             if position >= len(order):
                 continue
             block = order[position]
             rows = None if train_rows is None else blocks.local(train_rows, block)
+            local = current.copy()
+            local.rng = rngs[c]
+            shipped = client.scatter(local, workers=[block.worker], hash=False)
             future = blocks.submit(
-                _train_pass, block, chains[worker], spec, lr, preconditioner, rows
+                _train_pass, block, shipped, spec, lr, preconditioner, rows
             )
-            chains[worker] = client.submit(_first, future, workers=[worker], pure=False)
-            parts[worker].append(future)
-            wave.append(future)
-        if not blocks.persist:
-            wait(wave)  # one computed block per worker at a time
-    outcomes = {worker: client.gather(futures) for worker, futures in parts.items()}
-    return _mix(state, outcomes, generators)
+            submitted.append((c, future))
+        results = client.gather([future for _, future in submitted])
+        finals, weights = [], []
+        for (c, _), result in zip(submitted, results, strict=True):
+            final, value_sum, weight_sum, failed = result
+            rngs[c] = final.rng
+            finals.append(final)
+            weights.append(weight_sum)
+            objective += value_sum
+            total += weight_sum
+            diverged |= failed
+        if len(finals) == 1:
+            current = finals[0]
+        else:
+            share = np.asarray(weights) / max(sum(weights), np.finfo(float).tiny)
+            current = _weighted_state(current, finals, share)
+    current.rng = rngs[0]
+    generators[:] = rngs[1:]
+    current.epoch = state.epoch + 1
+    value = objective / total if total > 0 else np.nan
+    return current, np.array([value]), np.array([diverged or not math.isfinite(value)])
 
 
 def _train_pass(state, spec, lr, preconditioner, rows, X, y_index, weight):
     return _blocks.train_block(
         state, spec, lr, preconditioner, X, y_index, weight, rows
     )
-
-
-def _first(result):
-    return result[0]
-
-
-def _mix(state, outcomes, generators):
-    """The weighted average of the workers' final states."""
-    finals, weights, objective, total, diverged = [], [], 0.0, 0.0, False
-    for parts in outcomes.values():
-        finals.append(parts[-1][0])
-        weights.append(sum(p[2] for p in parts))
-        objective += sum(p[1] for p in parts)
-        total += sum(p[2] for p in parts)
-        diverged |= any(p[3] for p in parts)
-    share = np.asarray(weights) / max(sum(weights), np.finfo(float).tiny)
-    mixed = finals[0] if len(finals) == 1 else _weighted_state(state, finals, share)
-    mixed.epoch = state.epoch + 1
-    for w, final in enumerate(finals[1:]):
-        generators[w] = final.rng
-    value = objective / total if total > 0 else np.nan
-    return mixed, np.array([value]), np.array([diverged or not math.isfinite(value)])
 
 
 def _weighted_state(state, finals, share):

@@ -35,7 +35,7 @@ from ._train import (
     gather_scores,
     gradient_round,
     gradient_step,
-    mixing_round,
+    mixing_epoch,
 )
 
 _RETRYABLE_NAMES = (
@@ -64,13 +64,19 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     ``"mixing"``
         Iterative parameter mixing (McDonald et al. 2010, Zinkevich et al.
-        2010). Each round, every worker runs one epoch of the estimator's
-        minibatch optimizer over its blocks, starting from the current
-        parameters; the client averages the workers' parameters, optimizer
-        states (Adam's moments, velocities) and running averages, weighted by
-        their training weight. Early stopping, ``tol``, the schedules and
-        ``loss_curve_`` work per round as per epoch in the plain estimator.
-        With one worker holding one block it is exactly the plain fit.
+        2010). The blocks form one chain per worker (consecutive blocks of
+        ``X``); each epoch, every chain runs the estimator's minibatch
+        optimizer over its blocks in a random order, starting from the
+        current parameters, and after each block the client averages the
+        chains' parameters, optimizer states (Adam's moments, velocities)
+        and running averages, weighted by their training weight. Chains are
+        defined by the blocks' order, not by where they live, and their
+        results are averaged in chain order: with a fixed ``random_state``
+        and the same numbers of workers and blocks, two fits give the same
+        model whatever the placement of the blocks and the order in which
+        results arrive. Early stopping, ``tol``, the schedules and
+        ``loss_curve_`` work per epoch as in the plain estimator. With one
+        worker holding one block it is exactly the plain fit.
     ``"full_batch"``
         Synchronous gradients. Each round, every worker returns the loss and
         gradient sums of its blocks and the client adds them: the exact objective. With
@@ -288,8 +294,9 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         state = run.state
         generators = []
-        if self.mode == "mixing" and len(blocks.workers) > 1:
-            seeds = state.rng.integers(np.iinfo(np.int32).max, size=len(blocks.workers))
+        n_chains = min(len(blocks.workers), len(blocks.blocks))
+        if self.mode == "mixing" and n_chains > 1:
+            seeds = state.rng.integers(np.iinfo(np.int32).max, size=n_chains)
             generators = [np.random.default_rng(seed) for seed in seeds[1:]]
         rounds = [0]
 
@@ -298,7 +305,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if self.mode == "mixing":
                 new, value, diverged = self._retrying(
                     rounds[0],
-                    lambda: mixing_round(
+                    lambda: mixing_epoch(
                         blocks,
                         state,
                         block_spec,
@@ -306,6 +313,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                         run.preconditioner,
                         run.train_rows,
                         generators,
+                        n_chains=n_chains,
                     ),
                     blocks,
                 )
