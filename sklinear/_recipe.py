@@ -410,8 +410,6 @@ class Run:
     weights: np.ndarray
     train_rows: np.ndarray | None = None
     val_rows: np.ndarray | None = None
-    xp: object = np
-    device: object = "cpu"
 
     @property
     def spec(self):
@@ -445,7 +443,6 @@ class Run:
         if xp is np:
             return self
         device = device_of(X)
-        self.xp, self.device = xp, device
         self.state.place(xp, device)
         self.objective.place(xp, device, X.dtype)
         self.offset = self.objective.offset
