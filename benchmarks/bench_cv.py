@@ -19,6 +19,12 @@ Two sections:
 The one-pass search and GridSearchCV(SoftmaxSGD) are timed in ``--repeats``
 interleaved rounds (medians; every round is listed); SGDClassifier's search
 once. Wall-clock seconds, with the machine's load recorded before and after.
+``--baseline PATH`` times the one-pass search of another checkout too, in
+the same rounds (e.g. the commit before a change, from ``git worktree
+add``); ``--one-pass-only`` times the one-pass searches alone::
+
+    python benchmarks/bench_cv.py --data D --sections speed --one-pass-only \
+        --baseline /tmp/base --repeats 5
 """
 
 import sys
@@ -34,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     base_parser,
     blas_threads,
+    import_baseline,
     load_cifar,
     machine_info,
     machine_markdown,
@@ -78,13 +85,15 @@ def _peak(function):
     return peak
 
 
-def speed(X, y, sgd_candidates, repeats, quick):
+def speed(X, y, sgd_candidates, repeats, quick, baseline=None, one_pass_only=False):
     """Wall time and peak memory of each search on the same grid and folds.
 
     The one-pass search and GridSearchCV with 1 and 2 jobs are timed in
     ``repeats`` interleaved rounds (medians reported); peak memory is
     measured in a separate, untimed run, because tracemalloc slows every
-    allocation.
+    allocation. With ``baseline`` (another checkout's package) its one-pass
+    search is timed in the same rounds; ``one_pass_only`` leaves out the
+    other searches.
     """
     from sklearn.linear_model import SGDClassifier
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -98,13 +107,18 @@ def speed(X, y, sgd_candidates, repeats, quick):
         "SoftmaxSGDCV (one pass)": lambda: SoftmaxSGDCV(
             alphas=ALPHAS, learning_rates=LEARNING_RATES, cv=cv, **plain
         ),
-        "GridSearchCV(SoftmaxSGD), n_jobs=1": lambda: GridSearchCV(
-            SoftmaxSGD(**plain), grid, cv=cv, n_jobs=1
-        ),
-        "GridSearchCV(SoftmaxSGD), n_jobs=2": lambda: GridSearchCV(
-            SoftmaxSGD(**plain), grid, cv=cv, n_jobs=2
-        ),
     }
+    if baseline is not None:
+        searches["baseline SoftmaxSGDCV (one pass)"] = lambda: baseline.SoftmaxSGDCV(
+            alphas=ALPHAS, learning_rates=LEARNING_RATES, cv=cv, **plain
+        )
+    if not one_pass_only:
+        searches["GridSearchCV(SoftmaxSGD), n_jobs=1"] = lambda: GridSearchCV(
+            SoftmaxSGD(**plain), grid, cv=cv, n_jobs=1
+        )
+        searches["GridSearchCV(SoftmaxSGD), n_jobs=2"] = lambda: GridSearchCV(
+            SoftmaxSGD(**plain), grid, cv=cv, n_jobs=2
+        )
     times = {name: [] for name in searches}
     fitted = {}
     for round_ in range(repeats):
@@ -121,10 +135,17 @@ def speed(X, y, sgd_candidates, repeats, quick):
             "best_score": search.best_score_,
         }
     for name in ("SoftmaxSGDCV (one pass)", "GridSearchCV(SoftmaxSGD), n_jobs=1"):
+        if name not in searches:
+            continue
         print(f"  {name}, peak memory ...", file=sys.stderr, flush=True)
         results[name]["peak_bytes"] = _peak(
             lambda name=name: searches[name]().fit(X, y)
         )
+    ours = results["SoftmaxSGDCV (one pass)"]["seconds"]
+    if one_pass_only:
+        for entry in results.values():
+            entry["x_one_pass"] = entry["seconds"] / ours
+        return results
     n_sgd = len(SGD_ETA0) * len(ALPHAS)
     timed = min(sgd_candidates, n_sgd)
     sgd_grid = [
@@ -231,7 +252,7 @@ def report(results):
             rows.append(
                 [
                     name + note,
-                    f"{entry['seconds']:.1f}",
+                    f"{entry['seconds']:.2f}",
                     ", ".join(f"{s:.1f}" for s in entry["all_seconds"]),
                     f"{entry['x_one_pass']:.2f}",
                     "–" if peak is None else f"{peak / size:.2f}",
@@ -318,6 +339,16 @@ def main(argv=None):
         help="SGDClassifier candidates (of 16) actually timed; the time is scaled.",
     )
     parser.add_argument("--n-samples", type=int, default=50_000)
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="another checkout whose one-pass search is timed in the same rounds",
+    )
+    parser.add_argument(
+        "--one-pass-only",
+        action="store_true",
+        help="time the one-pass searches only (no GridSearchCV, no SGDClassifier)",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     results = {"threads": args.threads}
@@ -334,6 +365,10 @@ def main(argv=None):
                 args.sgd_candidates,
                 args.repeats or (1 if args.quick else 3),
                 args.quick,
+                baseline=None
+                if args.baseline is None
+                else import_baseline(args.baseline),
+                one_pass_only=args.one_pass_only,
             )
             del X, y
         if "choice" in args.sections:
