@@ -404,6 +404,8 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, msg=self._not_fitted_message())
         xp = input_namespace(X)
+        if xp is not np:
+            check_float64(xp, device_of(X), X.dtype, type(self).__name__)
         X = _validated_data(self, X, reset=False)
         if xp is np:
             # A model fitted on a device predicts NumPy data too.
@@ -411,7 +413,6 @@ class BaseLinearSGD(ClassifierMixin, BaseEstimator):
             scores = np.asarray(X @ coef.T) + intercept
             return scores.ravel() if scores.shape[1] == 1 else scores
         device = device_of(X)
-        check_float64(xp, device, X.dtype, type(self).__name__)
         coef = to_namespace(self.coef_, xp, device, X.dtype)
         scores = X @ coef.T + to_namespace(self.intercept_, xp, device, X.dtype)
         return scores[:, 0] if scores.shape[1] == 1 else scores
@@ -594,9 +595,11 @@ def validated_training_data(estimator, X, y, sample_weight, reset):
     NumPy array) and the training run moves what it needs to the device.
     """
     xp = input_namespace(X)
+    if xp is not np:
+        # Before validation, which would otherwise convert float64 down.
+        check_float64(xp, device_of(X), X.dtype, type(estimator).__name__)
     X, y = _validated_data(estimator, X, y, reset=reset)
     if xp is not np:
-        check_float64(xp, device_of(X), X.dtype, type(estimator).__name__)
         y = to_numpy(y)
         if sample_weight is not None and not isinstance(sample_weight, np.ndarray):
             sample_weight = to_numpy(xp.asarray(sample_weight))
@@ -612,7 +615,10 @@ def _validated_data(estimator, X, y="no_validation", reset=True):
     """
     reject_device_sparse(type(estimator).__name__, X)
     xp = input_namespace(X)
-    options = {"accept_sparse": "csr", "dtype": [xp.float64, xp.float32]}
+    # Integers become the widest float of the device: float32 on one
+    # without float64 (whose float64 input is refused before this).
+    widest = np.float64 if xp is np else widest_float(xp, device_of(X))
+    options = {"accept_sparse": "csr", "dtype": [widest, xp.float32]}
     if isinstance(y, str) and y == "no_validation":
         try:
             return validate_data(estimator, X, reset=reset, **options)

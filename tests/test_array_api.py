@@ -353,7 +353,15 @@ def test_float64_refused_without_it(monkeypatch):
         model = SoftmaxSGD(max_iter=2, tol=None).fit(
             _to_xp(X, strict, device, "float32"), _to_xp(y, strict, device)
         )
+        with pytest.raises(ValueError, match="no float64.*Convert X to float32"):
+            model.predict(_to_xp(X, strict, device))
+        # Integers (pixels) become the device's widest float: float32 here.
+        pixels = _to_xp(np.rint(X * 10 + 50).astype("uint8"), strict, device)
+        from_pixels = SoftmaxSGD(max_iter=2, tol=None).fit(
+            pixels, _to_xp(y, strict, device)
+        )
     assert model.coef_.dtype == strict.float32
+    assert from_pixels.coef_.dtype == strict.float32
 
 
 @needs_dispatch
