@@ -1476,6 +1476,13 @@ def main(argv=None):
         "--max-train", type=int, default=None, help="first rows of the train split"
     )
     parser.add_argument(
+        "--ridge-alphas",
+        nargs="+",
+        type=float,
+        default=None,
+        help="penalties of the ridge instrument (default FULL_RIDGE_ALPHAS)",
+    )
+    parser.add_argument(
         "--qualities",
         nargs="+",
         type=int,
@@ -1501,6 +1508,11 @@ def main(argv=None):
         parser.error("the accuracy, ablation, recipe and full sections need --data")
     if FULL_SECTIONS & set(sections) and not args.cache:
         parser.error("the full sections need --cache (a directory for features)")
+    if args.ridge_alphas:
+        global FULL_RIDGE_ALPHAS
+        FULL_RIDGE_ALPHAS = tuple(
+            int(a) if float(a).is_integer() else a for a in args.ridge_alphas
+        )
     images = data["X_train"] if data else synthetic_images(200 if quick else 5000)
     n_speed = 100 if quick else min(len(images), 5000)
     report = {
