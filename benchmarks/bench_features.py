@@ -32,7 +32,7 @@ full (needs ``--data`` and ``--cache``)
     fit on the training split, standardized in float32, then each of
     ``--classifiers`` (``linearsvc`` is Coates et al.'s own classifier,
     ``LinearSVC(C=100 / n_samples, dual=False)``): train accuracy on 10,000
-    training rows, held-out accuracy with one binomial standard error, fit
+    random training rows, held-out accuracy with one binomial standard error, fit
     seconds, load and BLAS threads, appended to ``<out>/full.jsonl``.
 full-ablation (needs ``--data`` and ``--cache``)
     ``FULL_ABLATIONS``: one change each from the defaults towards (or
@@ -881,6 +881,16 @@ def standardize(train, val, *, chunk=4096):
     return apply(train), apply(val)
 
 
+def training_rows(n, size=10_000, seed=1):
+    """A fixed random subset of `size` of `n` training rows, sorted.
+
+    The training split keeps the order of the file, which
+    ``cifar10_train.npz`` has sorted by class: its first rows are not a
+    sample of the training set.
+    """
+    return np.sort(np.random.default_rng(seed).permutation(n)[:size])
+
+
 def binomial_se(accuracy, n):
     """One standard error of an accuracy measured on `n` independent images."""
     return float(np.sqrt(accuracy * (1 - accuracy) / n))
@@ -898,7 +908,8 @@ def ridge_full(train, y_train, val, alphas, *, chunk=4096):
     The converged instrument of the ablations at full scale: targets +-1, a
     bias column, the normal equations accumulated over row chunks in float32
     products summed in float64, solved exactly for each penalty
-    ``alpha * ||W||^2``. Returns ``{alpha: (train_pred[:10000], val_pred)}``.
+    ``alpha * ||W||^2``. Returns ``{alpha: (train_pred, val_pred)}``, the
+    training predictions on the rows :func:`training_rows` picks.
     """
     classes, y_index = np.unique(y_train, return_inverse=True)
     d = train.shape[1] + 1
@@ -919,7 +930,7 @@ def ridge_full(train, y_train, val, alphas, *, chunk=4096):
             scores = features @ W[:-1] + W[-1]
             return classes[scores.argmax(axis=1)]
 
-        results[alpha] = (predict(train[:10_000]), predict(val))
+        results[alpha] = (predict(train[training_rows(len(train))]), predict(val))
     return results
 
 
@@ -975,7 +986,7 @@ def bench_full(data, *, n_words, cache, classifiers, out=None, max_train=None):
     """BagOfVisualWords(n_words) -> standardized -> each classifier, full data.
 
     The features are fit on X_train only (``random_state=0``) and cached;
-    each classifier's row (train accuracy on the first 10,000 training rows,
+    each classifier's row (train accuracy on 10,000 random training rows,
     held-out accuracy with one binomial standard error, fit seconds, load and
     BLAS threads) is appended to ``<out>/full.jsonl`` as soon as it is done.
     """
@@ -983,8 +994,10 @@ def bench_full(data, *, n_words, cache, classifiers, out=None, max_train=None):
     train, val, meta = cached_features(bovw, data, cache, f"full_K{n_words}")
     y_train, y_val = data["y_train"], data["y_val"]
     if max_train:
-        train, y_train = train[:max_train], y_train[:max_train]
+        rows = training_rows(len(train), max_train, seed=2)
+        train, y_train = train[rows], y_train[rows]
     train, val = standardize(train, val)
+    seen = training_rows(len(train))
     results = []
     for name, model in full_classifiers(len(train), classifiers).items():
         state = machine_state()
@@ -1003,7 +1016,7 @@ def bench_full(data, *, n_words, cache, classifiers, out=None, max_train=None):
             "n_words": n_words,
             "n_train": len(train),
             "n_val": len(val),
-            "train_accuracy_10k": float(model.score(train[:10_000], y_train[:10_000])),
+            "train_accuracy_10k": float(model.score(train[seen], y_train[seen])),
             "val_accuracy": accuracy,
             "val_se": binomial_se(accuracy, len(val)),
             "seconds": seconds,
@@ -1044,7 +1057,7 @@ def _variant_key(n_words, params):
     return key
 
 
-def bench_full_ablation(data, *, n_words, cache, variants, out=None):
+def bench_full_ablation(data, *, n_words, cache, variants, out=None, max_train=None):
     """Each BoVW variant on the full split, measured by the exact ridge.
 
     The baseline row shares the features of the ``full`` section. Each row
@@ -1058,7 +1071,7 @@ def bench_full_ablation(data, *, n_words, cache, variants, out=None):
         bovw = BagOfVisualWords(n_words=n_words, random_state=0, n_jobs=-1)
         bovw.set_params(**params)
         row, row_correct = _ridge_row(
-            name, bovw, data, cache, _variant_key(n_words, params)
+            name, bovw, data, cache, _variant_key(n_words, params), max_train=max_train
         )
         for alpha, cell in row["ridge"].items():
             cell["paired_se_vs_first"] = paired_se(
@@ -1091,7 +1104,8 @@ def _ridge_row(name, bovw, data, cache, key, *, max_train=None):
     train, val, meta = cached_features(bovw, data, cache, key)
     y_train, y_val = data["y_train"], data["y_val"]
     if max_train:
-        train, y_train = train[:max_train], y_train[:max_train]
+        rows = training_rows(len(train), max_train, seed=2)
+        train, y_train = train[rows], y_train[rows]
     train, val = standardize(train, val)
     start = time.perf_counter()
     ridge = ridge_full(train, y_train, val, FULL_RIDGE_ALPHAS)
@@ -1111,7 +1125,9 @@ def _ridge_row(name, bovw, data, cache, key, *, max_train=None):
         correct[str(alpha)] = val_pred == y_val
         accuracy = float(correct[str(alpha)].mean())
         row["ridge"][str(alpha)] = {
-            "train_accuracy_10k": float((train_pred == y_train[:10_000]).mean()),
+            "train_accuracy_10k": float(
+                (train_pred == y_train[training_rows(len(y_train))]).mean()
+            ),
             "val_accuracy": accuracy,
             "val_se": binomial_se(accuracy, len(y_val)),
         }
@@ -1473,7 +1489,10 @@ def main(argv=None):
         help="rows of FULL_ABLATIONS for the full-ablation section (default all)",
     )
     parser.add_argument(
-        "--max-train", type=int, default=None, help="first rows of the train split"
+        "--max-train",
+        type=int,
+        default=None,
+        help="a fixed random subset of this many rows of the train split",
     )
     parser.add_argument(
         "--ridge-alphas",
@@ -1586,6 +1605,7 @@ def main(argv=None):
             cache=args.cache,
             variants=args.variants or list(FULL_ABLATIONS),
             out=args.out,
+            max_train=args.max_train,
         )
     if "jpeg" in sections:
         print("JPEG re-compression ...", flush=True)

@@ -93,3 +93,12 @@ def test_jpeg_ghost_finds_the_quality_of_a_compressed_copy(bench):
     assert min(ghost, key=ghost.get) == 60
     # Off the block grid, a compression costs far more than at the ghost.
     assert bench.fresh_compression_mse(copy, 60) > 3 * ghost[60]
+
+
+def test_training_rows_sample_every_class_of_a_sorted_file(bench):
+    # cifar10_train.npz is sorted by class: the first rows are one class.
+    y = np.repeat(np.arange(10), 400)
+    rows = bench.training_rows(len(y), 1000)
+    assert len(np.unique(rows)) == 1000 and (np.diff(rows) > 0).all()
+    assert np.bincount(y[rows]).min() > 60
+    np.testing.assert_array_equal(rows, bench.training_rows(len(y), 1000))
