@@ -583,6 +583,45 @@ def _ratios(entries, key, backends):
     return {backend.name: entries[backend.name] for backend in backends}
 
 
+def _interleaved_fits(backends, data, repeats, label, fit):
+    """``fit(X, y)`` on every backend's training data, in interleaved rounds.
+
+    Returns
+    -------
+    results : dict
+        Backend name -> ``{"error": ...}`` for a backend that failed.
+    times : dict
+        Backend name -> (wall seconds, CPU seconds) of each round.
+    fitted : dict
+        Backend name -> the last fitted model.
+    """
+    results = {}
+    times = {backend.name: ([], []) for backend in backends}
+    fitted = {}
+    for round_ in range(repeats):
+        for backend in backends:
+            if "error" in results.get(backend.name, {}):
+                continue
+            print(
+                f"  {label} on {backend.name}, round {round_ + 1} ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            X, y = data[backend.name][:2]
+            try:
+                with _dispatch(backend):
+                    wall, cpu, fitted[backend.name] = timed(
+                        backend, lambda X=X, y=y: fit(X, y)
+                    )
+            except Exception as error:  # noqa: BLE001 - reported
+                results[backend.name] = {"error": _error(error)}
+                traceback.print_exc()
+                continue
+            times[backend.name][0].append(wall)
+            times[backend.name][1].append(cpu)
+    return results, times, fitted
+
+
 def searches(backends, data, cv_epochs, repeats, batch_size):
     """Time and results of the one-pass 16-candidate x 3-fold search.
 
@@ -606,31 +645,13 @@ def searches(backends, data, cv_epochs, repeats, batch_size):
         ``best_alpha``, ``best_score``, ``accuracy``, ``x_numpy``, or
         ``error``.
     """
-    results = {}
-    times = {backend.name: ([], []) for backend in backends}
-    fitted = {}
-    for round_ in range(repeats):
-        for backend in backends:
-            if "error" in results.get(backend.name, {}):
-                continue
-            print(
-                f"  SoftmaxSGDCV on {backend.name}, round {round_ + 1} ...",
-                file=sys.stderr,
-                flush=True,
-            )
-            X, y = data[backend.name][:2]
-            try:
-                with _dispatch(backend):
-                    wall, cpu, fitted[backend.name] = timed(
-                        backend,
-                        lambda X=X, y=y: _search(cv_epochs, batch_size).fit(X, y),
-                    )
-            except Exception as error:  # noqa: BLE001 - reported
-                results[backend.name] = {"error": _error(error)}
-                traceback.print_exc()
-                continue
-            times[backend.name][0].append(wall)
-            times[backend.name][1].append(cpu)
+    results, times, fitted = _interleaved_fits(
+        backends,
+        data,
+        repeats,
+        "SoftmaxSGDCV",
+        lambda X, y: _search(cv_epochs, batch_size).fit(X, y),
+    )
     for backend in backends:
         if backend.name in results:
             continue
@@ -670,31 +691,13 @@ def logistic(backends, data, max_iter, repeats):
         Backend -> ``seconds``, ``cpu_seconds``, ``n_iter``,
         ``s_per_iter``, ``accuracy``, ``coef_in``, ``x_numpy``, or ``error``.
     """
-    results = {}
-    times = {backend.name: ([], []) for backend in backends}
-    fitted = {}
-    for round_ in range(repeats):
-        for backend in backends:
-            if "error" in results.get(backend.name, {}):
-                continue
-            print(
-                f"  LogisticRegression on {backend.name}, round {round_ + 1} ...",
-                file=sys.stderr,
-                flush=True,
-            )
-            X, y = data[backend.name][:2]
-            try:
-                with _dispatch(backend):
-                    wall, cpu, fitted[backend.name] = timed(
-                        backend,
-                        lambda X=X, y=y: _logistic(X.shape[0], max_iter).fit(X, y),
-                    )
-            except Exception as error:  # noqa: BLE001 - reported
-                results[backend.name] = {"error": _error(error)}
-                traceback.print_exc()
-                continue
-            times[backend.name][0].append(wall)
-            times[backend.name][1].append(cpu)
+    results, times, fitted = _interleaved_fits(
+        backends,
+        data,
+        repeats,
+        "LogisticRegression",
+        lambda X, y: _logistic(X.shape[0], max_iter).fit(X, y),
+    )
     for backend in backends:
         if backend.name in results:
             continue
