@@ -1261,8 +1261,13 @@ def bench_jpeg(data, *, n_words, cache, qualities, out=None):
         )
         train_s, val_s = standardize(train, val)
         _, val_orig_s = standardize(train, val_orig)
-        ridge = ridge_full(train_s, data["y_train"], val_s, FULL_RIDGE_ALPHAS)
-        ridge_orig = ridge_full(train_s, data["y_train"], val_orig_s, FULL_RIDGE_ALPHAS)
+        # One solve for both held-out sets: the re-encoded and the unchanged.
+        both = ridge_full(
+            train_s, data["y_train"], np.vstack([val_s, val_orig_s]), FULL_RIDGE_ALPHAS
+        )
+        n_val = len(val_s)
+        ridge = {a: (t, v[:n_val]) for a, (t, v) in both.items()}
+        ridge_orig = {a: (t, v[n_val:]) for a, (t, v) in both.items()}
         row = {"quality": quality, "mse": mse, "ridge": {}, "state": machine_state()}
         for alpha in FULL_RIDGE_ALPHAS:
             acc = float((ridge[alpha][1] == data["y_val"]).mean())
