@@ -300,38 +300,53 @@ def chains_of(blocks, n_chains):
 
 
 def mixing_epoch(
-    blocks, state, spec, lr, preconditioner, train_rows, generators, *, n_chains
+    blocks,
+    state,
+    spec,
+    lr,
+    preconditioner,
+    train_rows,
+    generators,
+    *,
+    n_chains,
+    mixing_rows=None,
 ):
     """One epoch of iterative parameter mixing; the mixed state and objective.
 
     Every chain of blocks (:func:`chains_of`) trains a copy of the state
     over its blocks, in a random order drawn by the chain's own generator
-    (the state's for chain 0, ``generators`` for the others). After each
-    block (a round: every chain's next block, side by side) the client
-    averages the chains' parameters, optimizer states and running averages,
-    weighted by their training weight, in chain order: the result does not
-    depend on which worker ran what or when its result arrived. With one
-    chain it is exactly the plain fit's epoch over the blocks in that order.
+    (the state's for chain 0, ``generators`` for the others), each block's
+    training rows in random parts of about ``mixing_rows`` rows (None: whole
+    blocks). After each part (a round: every chain's next part, side by
+    side) the client averages the chains' parameters, optimizer states and
+    running averages, weighted by their training weight, in chain order: the
+    result does not depend on which worker ran what or when its result
+    arrived. With one chain it is exactly the plain fit's epoch over the
+    blocks in that order (nothing to mix, so blocks are not split).
     """
     client = blocks.client
     chains = chains_of(blocks, n_chains)
     # Copies: a round retried after a lost worker draws the same numbers.
     rngs = [copy.deepcopy(rng) for rng in (state.rng, *generators)]
-    orders = [
-        chain
-        if len(chain) == 1
-        else [chain[i] for i in rngs[c].permutation(len(chain))]
-        for c, chain in enumerate(chains)
-    ]
+    split = mixing_rows if len(chains) > 1 else None
+    schedules = []
+    for c, chain in enumerate(chains):
+        order = chain
+        if len(chain) > 1:
+            order = [chain[i] for i in rngs[c].permutation(len(chain))]
+        steps = []
+        for block in order:
+            rows = None if train_rows is None else blocks.local(train_rows, block)
+            steps += _parts(block, rows, split, rngs[c])
+        schedules.append(steps)
     objective, total, diverged = 0.0, 0.0, False
     current = state
-    for position in range(max(len(order) for order in orders)):
+    for position in range(max(len(steps) for steps in schedules)):
         submitted = []
-        for c, order in enumerate(orders):
-            if position >= len(order):
+        for c, steps in enumerate(schedules):
+            if position >= len(steps):
                 continue
-            block = order[position]
-            rows = None if train_rows is None else blocks.local(train_rows, block)
+            block, rows = steps[position]
             local = current.copy()
             local.rng = rngs[c]
             shipped = client.scatter(local, workers=[block.worker], hash=False)
@@ -359,6 +374,20 @@ def mixing_epoch(
     current.epoch = state.epoch + 1
     value = objective / total if total > 0 else np.nan
     return current, np.array([value]), np.array([diverged or not math.isfinite(value)])
+
+
+def _parts(block, rows, mixing_rows, rng):
+    """``(block, rows)`` steps of about ``mixing_rows`` random training rows each.
+
+    ``rows`` are the block's local training rows (None: all); each part's
+    rows are sorted, for memory locality.
+    """
+    n_rows = block.stop - block.start if rows is None else len(rows)
+    if mixing_rows is None or n_rows <= mixing_rows:
+        return [(block, rows)]
+    shuffled = rng.permutation(np.arange(n_rows) if rows is None else rows)
+    n_parts = -(-n_rows // mixing_rows)
+    return [(block, np.sort(part)) for part in np.array_split(shuffled, n_parts)]
 
 
 def _train_pass(state, spec, lr, preconditioner, rows, X, y_index, weight):
