@@ -168,10 +168,22 @@ def multiclass_hinge(
     labels = _Labels(y, scores)
     with np.errstate(invalid="ignore", over="ignore"):
         violation = _violations(scores, labels, margin, multi_class, n_models)
-        per_sample = xp.sum(violation**2 if squared else violation, axis=1)
-        slope = xp.astype(violation > 0, scores.dtype)
-        dscores = 2.0 * violation if squared else slope
-    dscores = labels.put(dscores, -xp.sum(dscores, axis=1))
+        if squared:
+            per_sample, slopes = xp.sum(violation**2, axis=1), 2.0 * violation
+        else:
+            per_sample = xp.sum(violation, axis=1)
+            slopes = xp.astype(violation > 0, scores.dtype)
+    return _margin_loss(labels, slopes, per_sample, weight, n_models, shape)
+
+
+def _margin_loss(labels, slopes, per_sample, weight, n_models, shape):
+    """A margin loss and its gradient from the slopes of its wrong-class terms.
+
+    Each wrong class's score gets its term's slope; the correct class's
+    score gets minus their sum. Shared by the hinges of this module.
+    """
+    xp = labels.xp
+    dscores = labels.put(slopes, -xp.sum(slopes, axis=1))
     dscores *= weight[:, None]
     loss = _per_model_loss(weight, per_sample, n_models)
     return loss, xp.reshape(dscores, shape)
@@ -274,10 +286,7 @@ def smooth_multiclass_hinge(
             violation > width, violation - 0.5 * width, 0.5 * violation * dscores
         )
         per_sample = xp.sum(terms, axis=1)
-    dscores = labels.put(dscores, -xp.sum(dscores, axis=1))
-    dscores *= weight[:, None]
-    loss = _per_model_loss(weight, per_sample, n_models)
-    return loss, xp.reshape(dscores, shape)
+    return _margin_loss(labels, dscores, per_sample, weight, n_models, shape)
 
 
 def softmax_cross_entropy(scores, y, sample_weight):
