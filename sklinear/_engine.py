@@ -165,8 +165,29 @@ class LinearObjective:
         return to_namespace(array, self.xp, self.device, dtype)
 
     def row_blocks(self, shape):
-        """:func:`sklinear._elementwise.row_blocks` on NumPy; None elsewhere."""
-        return row_blocks(shape) if self.xp is np else None
+        """Row slices of the step's elementwise work on NumPy; None elsewhere.
+
+        :func:`sklinear._elementwise.row_blocks` for large parameters, else
+        one block of every row: on NumPy the step always runs block by
+        block, with one scratch block (:meth:`scratch`), so that it
+        allocates nothing and every element goes through the same
+        operations whatever the blocks.
+        """
+        if self.xp is not np:
+            return None
+        return row_blocks(shape) or [slice(0, shape[0])]
+
+    def scratch(self, shape, dtype):
+        """A scratch array for the largest block of :meth:`row_blocks`, or None.
+
+        The rows of a block ``rows`` are ``scratch[: rows.stop -
+        rows.start]``. None off NumPy, where the step works on whole arrays.
+        """
+        blocks = self.row_blocks(shape)
+        if blocks is None:
+            return None
+        n_rows = max(block.stop - block.start for block in blocks)
+        return np.empty((n_rows, shape[1]), dtype=dtype)
 
     @property
     def n_columns(self):
@@ -183,11 +204,19 @@ class LinearObjective:
             xp.reshape(column_values, (self.n_models, self.n_classes)), axis=1
         )
 
-    def decision(self, params, X):
-        """Scores ``(X - offset) @ W + b`` of shape (n_samples, K * C)."""
-        scores = X @ params[:-1, ...]
-        if self.xp is np:
-            scores = np.asarray(scores)  # a sparse X gives np.matrix
+    def decision(self, params, X, out=None):
+        """Scores ``(X - offset) @ W + b`` of shape (n_samples, K * C).
+
+        ``out`` (NumPy, dense ``X``): a C-contiguous array of at least
+        ``n_samples`` rows and ``K * C`` columns whose first rows receive
+        the scores (a buffer reused from batch to batch).
+        """
+        if out is not None and self.xp is np and not sp.issparse(X):
+            scores = np.dot(X, params[:-1, ...], out=out[: X.shape[0]])
+        else:
+            scores = X @ params[:-1, ...]
+            if self.xp is np:
+                scores = np.asarray(scores)  # a sparse X gives np.matrix
         scores += self.intercept(params)
         return scores
 
@@ -240,12 +269,17 @@ class LinearObjective:
                 self.add_terms(out, params, column_sums, rows)
         return value
 
-    def data_value_and_grad(self, params, X, y, weight, out=None):
+    def data_value_and_grad(self, params, X, y, weight, out=None, scores_buffer=None):
         """:meth:`value_and_grad` without the centering and penalty gradients.
 
         Those are elementwise and are added row by row by :meth:`add_terms`
         (the engine does it while each block of rows is in cache for the
         optimizer's update). The value is complete.
+
+        ``scores_buffer`` (NumPy): a buffer for :meth:`decision`'s ``out``;
+        the loss then turns the scores into their gradient in place when its
+        record allows it (``Loss.in_place``), so that the batch x classes
+        work of a step runs in that one array.
 
         Returns
         -------
@@ -256,11 +290,17 @@ class LinearObjective:
             ``out``), which :meth:`add_terms` needs.
         """
         xp = self.xp
-        scores = self.decision(params, X)
+        scores = self.decision(params, X, out=scores_buffer)
         n_rows = scores.shape[0]
         if self.n_models > 1:
             scores = xp.reshape(scores, (n_rows, self.n_models, self.n_classes))
-        loss, dscores = self.loss(scores, y, weight, **self.loss_params)
+        loss, dscores = self.loss(
+            scores,
+            y,
+            weight,
+            overwrite_scores=scores_buffer is not None,
+            **self.loss_params,
+        )
         value = self._penalty_value(self.smooth_terms, params[:-1, ...], loss)
         if out is None:
             return value, None
@@ -273,7 +313,7 @@ class LinearObjective:
         out[-1, ...] = column_sums if self.fit_intercept else 0.0
         return value, column_sums
 
-    def add_terms(self, grad, params, column_sums, rows):
+    def add_terms(self, grad, params, column_sums, rows, scratch=None):
         """Add the centering and smooth penalty gradients to rows ``rows``.
 
         Parameters
@@ -286,40 +326,34 @@ class LinearObjective:
             From :meth:`data_value_and_grad`.
         rows : slice
             Rows of ``params`` (the intercept row, the last, takes no term).
+        scratch : ndarray, default=None
+            NumPy: an array of at least the block's rows and the columns of
+            ``params``, which receives the terms before they are added.
         """
         rows = slice(rows.start, min(rows.stop, len(params) - 1))
         if rows.start >= rows.stop:
             return
         block = grad[rows]
+        if scratch is not None:
+            scratch = scratch[: rows.stop - rows.start]
         if self.offset is not None:
             offset = self.offset[rows]
-            block -= (offset[:, None] if offset.ndim == 1 else offset) * column_sums
+            offset = offset[:, None] if offset.ndim == 1 else offset
+            if scratch is None:
+                block -= offset * column_sums
+            else:
+                block -= np.multiply(offset, column_sums, out=scratch)
         for term in self.smooth_terms:
-            term.add_gradient(params[rows, ...], block)
+            term.add_gradient(params[rows, ...], block, scratch=scratch)
 
     def _subtract_offset_term(self, grad_W, column_sums):
         """``grad_W -= offset (outer) column_sums``: the gradient of centering.
 
-        Written into a reused buffer (a product with an inner dimension of
-        one for a shared offset), which is several times faster than
-        ``np.outer`` and its temporary.
+        Off NumPy, on whole arrays (NumPy adds it block by block,
+        :meth:`add_terms`).
         """
-        if self.xp is not np:
-            offset = self.offset if self.offset.ndim == 2 else self.offset[:, None]
-            grad_W -= offset * column_sums[None, :]
-            return
-        buffer = getattr(self, "_offset_buffer", None)
-        if (
-            buffer is None
-            or buffer.shape != grad_W.shape
-            or buffer.dtype != grad_W.dtype
-        ):
-            buffer = self._offset_buffer = np.empty_like(grad_W)
-        if self.offset.ndim == 2:
-            np.multiply(self.offset, column_sums, out=buffer)
-        else:
-            np.dot(self.offset[:, None], column_sums[None, :], out=buffer)
-        grad_W -= buffer
+        offset = self.offset if self.offset.ndim == 2 else self.offset[:, None]
+        grad_W -= offset * column_sums[None, :]
 
     def _penalty_value(self, terms, W, start=0.0):
         """``start`` plus the terms' values, per model, as float64 of shape (K,).
@@ -673,7 +707,40 @@ def _restore_columns(state, objective, columns, saved):
             objective.assign_columns(array, values, columns)
 
 
-def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
+class Workspace(NamedTuple):
+    """The arrays a minibatch step writes into, allocated once per epoch.
+
+    Attributes
+    ----------
+    grad : ndarray of the shape of the parameters
+        The gradient.
+    scratch : ndarray of shape (block rows, K * C) or None
+        One block of elementwise temporaries (NumPy; None elsewhere), see
+        :meth:`LinearObjective.scratch`.
+    scores : ndarray of shape (batch_size, K * C) or None
+        The scores of a batch, which the loss turns into their gradient
+        (NumPy with dense data; None elsewhere).
+    """
+
+    grad: np.ndarray
+    scratch: np.ndarray | None = None
+    scores: np.ndarray | None = None
+
+
+def workspace(objective, params, batch_size, dense=True):
+    """The :class:`Workspace` of an epoch over batches of ``batch_size`` rows."""
+    xp = objective.xp
+    grad = xp.zeros_like(params)
+    if xp is not np:
+        return Workspace(grad)
+    scratch = objective.scratch(params.shape, params.dtype)
+    scores = None
+    if dense:
+        scores = np.empty((batch_size, params.shape[1]), dtype=params.dtype)
+    return Workspace(grad, scratch, scores)
+
+
+def _step(state, objective, optimizer, space, batch, lr, preconditioner):
     """One optimizer step on one minibatch; returns each model's objective."""
     X_batch, y_batch, w_batch = batch
     params = state.params
@@ -683,22 +750,26 @@ def _step(state, objective, optimizer, grad, batch, lr, preconditioner):
         )
     column_sums = None
     if objective.row_blocks(params.shape) is None:
-        value = objective.value_and_grad(params, X_batch, y_batch, w_batch, out=grad)
+        value = objective.value_and_grad(
+            params, X_batch, y_batch, w_batch, out=space.grad
+        )
     else:
         # The centering and penalty gradients join the block loop of the step.
         value, column_sums = objective.data_value_and_grad(
-            params, X_batch, y_batch, w_batch, out=grad
-        )
+            params, X_batch, y_batch, w_batch, out=space.grad,
+            scores_buffer=space.scores,
+        )  # fmt: skip
     return apply_gradient(
         state,
         objective,
         optimizer,
-        grad,
+        space.grad,
         value,
         lr,
         preconditioner,
         y_batch.shape[0],
         column_sums=column_sums,
+        scratch=space.scratch,
     )
 
 
@@ -713,12 +784,14 @@ def apply_gradient(
     n_rows=0,
     *,
     column_sums=None,
+    scratch=None,
 ):
     """The optimizer step for a gradient already computed, in place on ``state``.
 
     The smooth objective's gradient ``grad`` (modified) becomes an update
     through the preconditioner and the optimizer; then the penalty's
-    proximal and projection steps, and the running average.
+    proximal and projection steps, and the running average. On NumPy this
+    runs block of rows by block (:meth:`LinearObjective.row_blocks`).
 
     Parameters
     ----------
@@ -742,6 +815,9 @@ def apply_gradient(
         If given, ``grad`` is the data gradient of
         :meth:`LinearObjective.data_value_and_grad`, and the centering and
         penalty gradients are added here, block by block.
+    scratch : ndarray, default=None
+        NumPy: :meth:`LinearObjective.scratch`, reused from step to step
+        (allocated here if None).
 
     Returns
     -------
@@ -755,33 +831,36 @@ def apply_gradient(
     if blocks is None:
         if column_sums is not None:
             objective.add_terms(grad, params, column_sums, slice(0, len(params)))
+        rate, scale_update = _rate(lr, preconditioner, slice(None))
         if preconditioner is not None:
             grad *= preconditioner.gradient
         update, state.optimizer_state = optimizer.update(
             grad,
             state.optimizer_state,
-            lr,
+            rate,
             params=_optimizer_params(optimizer, params, preconditioner, slice(None)),
         )
-        if preconditioner is not None:
+        if scale_update:
             update *= preconditioner.update
         params += update
         _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, None)
+        return value
+    if scratch is None:
+        scratch = objective.scratch(params.shape, params.dtype)
+    # Without proximal or projection steps nothing comes between the
+    # update and the running average, which then joins the block loop.
+    fused = not objective.step_terms
+    count = _average_count(state, n_rows) if fused else None
+    _descend_blockwise(
+        state, objective, optimizer, grad, lr, preconditioner, blocks, scratch,
+        column_sums=column_sums, average_count=count,
+    )  # fmt: skip
+    if fused:
+        objective.after_step(params, None)
     else:
-        # Without proximal or projection steps nothing comes between the
-        # update and the running average, which then joins the block loop.
-        fused = not objective.step_terms
-        count = _average_count(state, n_rows) if fused else None
-        _descend_blockwise(
-            state, objective, optimizer, grad, lr, preconditioner, blocks,
-            column_sums=column_sums, average_count=count,
-        )  # fmt: skip
-        if fused:
-            objective.after_step(params, None)
-        else:
-            _finish_step(
-                state, objective, optimizer, lr, preconditioner, n_rows, blocks
-            )
+        _finish_step(
+            state, objective, optimizer, lr, preconditioner, n_rows, blocks, scratch
+        )
     return value
 
 
@@ -793,18 +872,21 @@ def _descend_blockwise(
     lr,
     preconditioner,
     blocks,
+    scratch,
     column_sums=None,
     average_count=None,
 ):
     """The step, block of rows by block, each block in cache throughout.
 
     For each block: the centering and penalty gradients (if ``column_sums``
-    is given), the preconditioner, the optimizer's update and its
-    application, and the running average (if ``average_count`` is given).
-    The optimizer sees each block's rows of the gradient and of its state
-    arrays (views, updated in place), and its own copy of the per-column
-    entries (Adam's step counts): every block advances them alike, and the
-    last block's copy is kept.
+    is given), the preconditioner, the optimizer's update (into the scratch
+    block) and its application, and the running average (if
+    ``average_count`` is given). The optimizer sees each block's rows of
+    the gradient and of its state arrays (views, updated in place), and its
+    own copy of the per-column entries (Adam's step counts): every block
+    advances them alike, and the last block's copy is kept. A scalar rate
+    and a preconditioner with one scale per feature make a rate per feature
+    (a column), so that the update needs no pass of its own to be scaled.
     """
     params, optimizer_state = state.params, state.optimizer_state
     by_row = {
@@ -812,9 +894,11 @@ def _descend_blockwise(
         for name, value in optimizer_state.items()
     }
     for rows in blocks:
+        block_scratch = scratch[: rows.stop - rows.start]
         if column_sums is not None:
-            objective.add_terms(grad, params, column_sums, rows)
+            objective.add_terms(grad, params, column_sums, rows, block_scratch)
         block_grad = grad[rows]
+        rate, scale_update = _rate(lr, preconditioner, rows)
         if preconditioner is not None:
             block_grad *= preconditioner.gradient[rows]
         given = {
@@ -824,10 +908,11 @@ def _descend_blockwise(
         update, block_state = optimizer.update(
             block_grad,
             dict(given),
-            lr,
+            rate,
             params=_optimizer_params(optimizer, params, preconditioner, rows),
+            out=block_scratch,
         )
-        if preconditioner is not None:
+        if scale_update:
             update *= preconditioner.update[rows, ...]
         params[rows, ...] += update
         for name, value in block_state.items():
@@ -836,10 +921,26 @@ def _descend_blockwise(
         if average_count is not None:
             if not objective.fit_intercept and rows.stop >= len(params):
                 params[-1, ...] = 0.0  # as after_step does before averaging
-            _average_rows(state, rows, average_count)
+            _average_rows(state, rows, average_count, block_scratch)
     for name, value in block_state.items():
         if not by_row[name]:
             optimizer_state[name] = value
+
+
+def _rate(lr, preconditioner, rows):
+    """The optimizer's rate on rows ``rows``, and whether to scale its update.
+
+    A scalar rate and a preconditioner with one update scale per feature (a
+    column) make one rate per feature: the optimizer's update is then on
+    the parameters' scale, with no pass of its own to rescale it. Otherwise
+    the rate is ``lr`` and the update is multiplied by the scales after.
+    """
+    if preconditioner is None:
+        return lr, False
+    scale = preconditioner.update[rows, ...]
+    if getattr(lr, "ndim", 0) == 0 and scale.shape[-1] == 1:
+        return scale * lr, False
+    return lr, True
 
 
 def _optimizer_params(optimizer, params, preconditioner, rows):
@@ -883,7 +984,9 @@ def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
     return value
 
 
-def _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, blocks):
+def _finish_step(
+    state, objective, optimizer, lr, preconditioner, n_rows, blocks, scratch=None
+):
     """After the update: the penalty's steps, then the running average."""
     objective.after_step(
         state.params,
@@ -892,13 +995,18 @@ def _finish_step(state, objective, optimizer, lr, preconditioner, n_rows, blocks
     count = _average_count(state, n_rows)
     if count is not None:
         for rows in blocks or [slice(None)]:
-            _average_rows(state, rows, count)
+            block_scratch = None
+            if scratch is not None:
+                block_scratch = scratch[: rows.stop - rows.start]
+            _average_rows(state, rows, count, block_scratch)
 
 
 def _average_count(state, n_rows):
     """Count a step of ``n_rows`` rows: the per-column steps in the average.
 
-    None if there is no average, or if it has not started yet.
+    None if there is no average, or if it has not started yet; else the
+    reciprocals of the counts (the average moves by a multiplication,
+    faster than a division).
     """
     if state.average is None:
         return None
@@ -906,14 +1014,23 @@ def _average_count(state, n_rows):
     if state.samples < state.average_from:
         return None
     state.n_averaged += 1
-    return namespace_of(state.n_averaged).astype(state.n_averaged, state.params.dtype)
+    xp = namespace_of(state.n_averaged)
+    return 1.0 / xp.astype(state.n_averaged, state.params.dtype)
 
 
-def _average_rows(state, rows, count):
-    """Move the running average of rows ``rows`` towards the parameters."""
-    step = state.params[rows, ...] - state.average[rows, ...]
-    step /= count
-    state.average[rows, ...] += step
+def _average_rows(state, rows, count, scratch=None):
+    """Move the running average of rows ``rows`` towards the parameters.
+
+    ``count`` is the reciprocal step count of :func:`_average_count`;
+    ``scratch`` (NumPy) receives the difference.
+    """
+    average = state.average[rows, ...]
+    if scratch is None:
+        step = state.params[rows, ...] - average
+    else:
+        step = np.subtract(state.params[rows, ...], average, out=scratch)
+    step *= count
+    average += step
 
 
 def _step_size(optimizer, optimizer_state, lr, preconditioner):
@@ -978,7 +1095,9 @@ def run_epoch(
     frozen = np.zeros(n_models, dtype=bool) if frozen is None else frozen
     diverged = np.zeros(n_models, dtype=bool)
     snapshot = _save_columns(state, slice(None))
-    grad = xp.zeros_like(state.params)
+    space = workspace(
+        objective, state.params, source.batch_size, dense=not sp.issparse(source.X)
+    )
     lr = objective.on_device(lr)
     total = np.zeros(n_models)
     total_weight = np.zeros(n_models)
@@ -1006,7 +1125,7 @@ def run_epoch(
                 state,
                 objective,
                 optimizer,
-                grad,
+                space,
                 (X_batch, y_batch, w_batch),
                 lr,
                 preconditioner,

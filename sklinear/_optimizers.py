@@ -1,11 +1,15 @@
 """Optimizers as pairs of small functions with explicit state.
 
 As in optax, an optimizer is ``init(params) -> state`` and
-``update(grad, state, lr, params=None) -> (update, state)``; the training
-loop adds the update to the parameters. ``params`` are the parameters the
-update applies to (the rows of a block when the engine works by blocks), so
-that an update may depend on them (decoupled weight decay). State arrays are
-updated in place to keep the minibatch loop allocation-free. Each registry
+``update(grad, state, lr, params=None, out=None) -> (update, state)``; the
+training loop adds the update to the parameters. ``params`` are the
+parameters the update applies to (the rows of a block when the engine works
+by blocks), so that an update may depend on them (decoupled weight decay).
+State arrays are updated in place, and on NumPy ``out`` (a scratch array of
+the shape of ``grad``, never ``grad`` itself) may receive the update, which
+is then returned: the minibatch loop allocates nothing. ``lr`` is a scalar,
+one rate per column, or one per coordinate (an array broadcastable to
+``grad``, such as a column of per-feature rates). Each registry
 entry is a factory taking the estimator's ``momentum``, ``beta_1``,
 ``beta_2`` and ``epsilon``, and ``weight_decay``, the strength of the
 penalty's L2 part (scalar, or per column for several models), all optional.
@@ -35,6 +39,7 @@ so that the state of some columns can be saved and restored: Adam's step
 counter ``t`` is kept per column for that reason.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,8 +61,8 @@ class Optimizer:
     Attributes
     ----------
     init, update : callable
-        ``init(params) -> state``, ``update(grad, state, lr, params=None) ->
-        (update, state)``.
+        ``init(params) -> state``, ``update(grad, state, lr, params=None,
+        out=None) -> (update, state)``; ``grad`` is left unchanged.
     uses_gradient : bool
         False for random search, which evaluates the objective instead (and
         takes no gradient steps to average).
@@ -90,8 +95,10 @@ def sgd(**_):
     def init(params):
         return {}
 
-    def update(grad, state, lr, params=None):
-        return -lr * grad, state
+    def update(grad, state, lr, params=None, out=None):
+        if out is None:
+            return -lr * grad, state
+        return np.multiply(grad, -lr, out=out), state
 
     return Optimizer(init, update)
 
@@ -102,11 +109,15 @@ def momentum(*, momentum=0.9, **_):
     def init(params):
         return {"velocity": namespace_of(params).zeros_like(params)}
 
-    def update(grad, state, lr, params=None):
+    def update(grad, state, lr, params=None, out=None):
         velocity = state["velocity"]
         velocity *= momentum
-        velocity -= lr * grad
-        return namespace_of(velocity).asarray(velocity, copy=True), state
+        if out is None:
+            velocity -= lr * grad
+            return namespace_of(velocity).asarray(velocity, copy=True), state
+        velocity -= np.multiply(lr, grad, out=out)
+        np.copyto(out, velocity)
+        return out, state
 
     return Optimizer(init, update, rate_scale=1.0 - momentum)
 
@@ -121,7 +132,7 @@ def nesterov(*, momentum=0.9, **_):
     def init(params):
         return {"velocity": namespace_of(params).zeros_like(params)}
 
-    def update(grad, state, lr, params=None):
+    def update(grad, state, lr, params=None, out=None):
         velocity = state["velocity"]
         step = -momentum * velocity
         velocity *= momentum
@@ -138,7 +149,7 @@ def adagrad(*, epsilon=1e-8, **_):
     def init(params):
         return {"cache": namespace_of(params).zeros_like(params)}
 
-    def update(grad, state, lr, params=None):
+    def update(grad, state, lr, params=None, out=None):
         cache = state["cache"]
         cache += grad * grad
         return -lr * grad / (namespace_of(cache).sqrt(cache) + epsilon), state
@@ -158,7 +169,7 @@ def rmsprop(*, beta_2=0.999, epsilon=1e-8, **_):
     def init(params):
         return {"cache": namespace_of(params).zeros_like(params)}
 
-    def update(grad, state, lr, params=None):
+    def update(grad, state, lr, params=None, out=None):
         cache = state["cache"]
         cache *= beta_2
         cache += (1.0 - beta_2) * grad * grad
@@ -182,26 +193,35 @@ def adam(*, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **_):
             "t": xp.zeros(params.shape[-1], dtype=xp.int64, device=device_of(params)),
         }
 
-    def update(grad, state, lr, params=None):
+    def update(grad, state, lr, params=None, out=None):
         state["t"] += 1
         m, v, t = state["m"], state["v"], state["t"]
         xp = namespace_of(v)
+        if xp is not np:
+            m *= beta_1
+            m += (1.0 - beta_1) * grad
+            v *= beta_2
+            squared = grad * grad
+            squared *= 1.0 - beta_2
+            v += squared
+            step = m / (xp.sqrt(v) + epsilon)
+            correction = (
+                -lr * xp.sqrt(1.0 - beta_2 ** _steps(t)) / (1.0 - beta_1 ** _steps(t))
+            )
+            step *= xp.astype(correction, step.dtype)
+            return step, state
+        # One scratch array (``out``) carries each product; nine passes.
+        step = np.empty_like(grad) if out is None else out
         m *= beta_1
-        m += (1.0 - beta_1) * grad
+        m += np.multiply(grad, 1.0 - beta_1, out=step)
         v *= beta_2
-        squared = grad * grad
+        squared = np.multiply(grad, grad, out=step)
         squared *= 1.0 - beta_2
         v += squared
-        if xp is np:
-            step = np.sqrt(v, out=squared)
-            step += epsilon
-            np.divide(m, step, out=step)
-        else:
-            step = m / (xp.sqrt(v) + epsilon)
-        correction = (
-            -lr * xp.sqrt(1.0 - beta_2 ** _steps(t)) / (1.0 - beta_1 ** _steps(t))
-        )
-        step *= xp.astype(correction, step.dtype)
+        np.sqrt(v, out=step)
+        step += epsilon
+        np.divide(m, step, out=step)
+        step *= _adam_scale(lr, t, beta_1, beta_2, step.dtype)
         return step, state
 
     def step_size(state, lr):
@@ -243,8 +263,8 @@ def adamw(*, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0, **_):
         state["decay"] = decay
         return state
 
-    def update(grad, state, lr, params=None):
-        step, state = base.update(grad, state, lr)
+    def update(grad, state, lr, params=None, out=None):
+        step, state = base.update(grad, state, lr, out=out)
         if params is not None:
             step -= lr * state["decay"] * params
         return step, state
@@ -285,6 +305,22 @@ def random_search(**_):
         return xp.where(columns, step, xp.zeros_like(step)), state
 
     return Optimizer(init, update, uses_gradient=False, normalized=True)
+
+
+def _adam_scale(lr, t, beta_1, beta_2, dtype):
+    """``-lr`` times Adam's bias correction at step counts ``t``, on NumPy.
+
+    One model's columns (or every model's, when none was skipped) share
+    their step count: the correction is then a scalar, and a rate per
+    coordinate stays a column, so that the step is scaled in one pass.
+    """
+    if t.size and t[0] == t[-1] and (t == t[0]).all():
+        steps = int(t[0])
+        bias = math.sqrt(1.0 - beta_2**steps) / (1.0 - beta_1**steps)
+        scale = np.multiply(lr, -bias)
+    else:
+        scale = -lr * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+    return np.asarray(scale).astype(dtype, copy=False)
 
 
 def _steps(t):

@@ -4,7 +4,8 @@ A penalty is a list of terms, each with a ``value(W)`` per column and a
 place in the optimizer step:
 
 - a smooth term (:class:`L2`, ``strength / 2 * ||W||^2``) adds its gradient
-  to the data gradient, ``add_gradient(W, grad)``;
+  to the data gradient, ``add_gradient(W, grad, scratch=None)`` (``scratch``,
+  an array of ``W``'s shape on NumPy, holds the term before it is added);
 - a proximal term (:class:`L1`, ``strength * ||W||_1``) is applied after each
   update, ``after_step(W, step_size)``, as its proximal operator (the
   soft-threshold), so that coefficients become exactly zero;
@@ -135,9 +136,16 @@ class L2:
             return float(self.value(W).sum())
         return 0.5 * self.strength * float(np.vdot(W, W))
 
-    def add_gradient(self, W, grad):
-        """Add ``strength * W`` to ``grad`` in place."""
-        grad += self.strength * W
+    def add_gradient(self, W, grad, scratch=None):
+        """Add ``strength * W`` to ``grad`` in place.
+
+        ``scratch`` (NumPy, of the shape of ``W``) receives the product, so
+        that nothing is allocated.
+        """
+        if scratch is None:
+            grad += self.strength * W
+        else:
+            grad += np.multiply(W, self.strength, out=scratch)
 
     def after_step(self, W, step_size):
         """Nothing: the term acts through the gradient."""
@@ -189,7 +197,7 @@ class L1:
             return float(self.value(W).sum())
         return self.strength * float(np.abs(W).sum())
 
-    def add_gradient(self, W, grad):
+    def add_gradient(self, W, grad, scratch=None):
         """Nothing: the term is not differentiable; see :meth:`after_step`."""
 
     def after_step(self, W, step_size):
@@ -230,7 +238,7 @@ class MaxNorm:
         """Zero."""
         return 0.0
 
-    def add_gradient(self, W, grad):
+    def add_gradient(self, W, grad, scratch=None):
         """Nothing: a constraint has no gradient."""
 
     def after_step(self, W, step_size):
@@ -279,7 +287,7 @@ class ValueOnly:
         """Value summed over the columns."""
         return self.term.total(W)
 
-    def add_gradient(self, W, grad):
+    def add_gradient(self, W, grad, scratch=None):
         """Nothing: the optimizer applies the term."""
 
     def after_step(self, W, step_size):

@@ -123,7 +123,14 @@ def _per_row(value, n_rows, n_models, like):
 
 
 def multiclass_hinge(
-    scores, y, sample_weight, *, margin=1.0, multi_class="weston_watkins", squared=False
+    scores,
+    y,
+    sample_weight,
+    *,
+    margin=1.0,
+    multi_class="weston_watkins",
+    squared=False,
+    overwrite_scores=False,
 ):
     """Multiclass hinge loss and its gradient with respect to the scores.
 
@@ -145,6 +152,10 @@ def multiclass_hinge(
         Sum over the wrong classes or take the largest violation only.
     squared : bool, default=False
         Square each hinge term.
+    overwrite_scores : bool, default=False
+        Whether ``scores`` (a NumPy array) may be overwritten: Weston–Watkins
+        then computes the violations, the slopes and the gradient in that
+        one array, which is returned as ``dscores``.
 
     Returns
     -------
@@ -166,6 +177,8 @@ def multiclass_hinge(
     scores, y, weight, n_models = _flat(scores, y, sample_weight)
     xp = namespace_of(scores)
     labels = _Labels(y, scores)
+    if overwrite_scores and xp is np and multi_class == "weston_watkins":
+        return _hinge_in_place(scores, labels, weight, margin, squared, n_models, shape)
     with np.errstate(invalid="ignore", over="ignore"):
         violation = _violations(scores, labels, margin, multi_class, n_models)
         if squared:
@@ -174,6 +187,32 @@ def multiclass_hinge(
             per_sample = xp.sum(violation, axis=1)
             slopes = xp.astype(violation > 0, scores.dtype)
     return _margin_loss(labels, slopes, per_sample, weight, n_models, shape)
+
+
+def _hinge_in_place(scores, labels, weight, margin, squared, n_models, shape):
+    """The Weston–Watkins hinge of :func:`multiclass_hinge` in ``scores`` itself.
+
+    NumPy: the violations, their slopes and the gradient replace the scores
+    one after the other, with no other array of the shape of ``scores``.
+    """
+    rows, y = labels.rows, labels.y
+    with np.errstate(invalid="ignore", over="ignore"):
+        threshold = scores[rows, y][:, None] - _per_row(
+            margin, len(y), n_models, scores
+        )
+        scores -= threshold
+        scores[rows, y] = 0.0
+        np.maximum(scores, 0.0, out=scores)
+        if squared:
+            per_sample = np.einsum("ij,ij->i", scores, scores)
+            scores *= 2.0
+        else:
+            per_sample = scores.sum(axis=1)
+            np.greater(scores, 0.0, out=scores)  # the slope: 1 where violated
+        scores[rows, y] = -scores.sum(axis=1)
+        scores *= weight[:, None]
+    loss = _per_model_loss(weight, per_sample, n_models)
+    return loss, scores.reshape(shape)
 
 
 def _margin_loss(labels, slopes, per_sample, weight, n_models, shape):
@@ -196,8 +235,10 @@ def _violations(scores, labels, margin, multi_class, n_models):
     """
     xp = labels.xp
     n_rows = scores.shape[0]
-    violation = scores - labels.take(scores)[:, None]
-    violation += _per_row(margin, n_rows, n_models, scores)
+    threshold = labels.take(scores)[:, None] - _per_row(
+        margin, n_rows, n_models, scores
+    )
+    violation = scores - threshold
     violation = labels.put(violation, 0.0 if xp is np else xp.zeros_like(scores[:, 0]))
     if xp is np:
         np.maximum(violation, 0.0, out=violation)
@@ -289,7 +330,7 @@ def smooth_multiclass_hinge(
     return _margin_loss(labels, dscores, per_sample, weight, n_models, shape)
 
 
-def softmax_cross_entropy(scores, y, sample_weight):
+def softmax_cross_entropy(scores, y, sample_weight, *, overwrite_scores=False):
     """Softmax cross-entropy loss and its gradient with respect to the scores.
 
     ``L_i = -log(exp(s_{y_i}) / sum_j exp(s_j))``, computed through the
@@ -303,6 +344,10 @@ def softmax_cross_entropy(scores, y, sample_weight):
         Index of the correct class of each sample.
     sample_weight : ndarray of shape (n_samples,) or (n_samples, K)
         Non-negative weights with a positive sum (per model).
+    overwrite_scores : bool, default=False
+        Whether ``scores`` (a NumPy array) may be overwritten: the shifted
+        scores, their exponentials and the gradient then replace them in
+        place, and ``scores`` is returned as ``dscores``.
 
     Returns
     -------
@@ -323,12 +368,37 @@ def softmax_cross_entropy(scores, y, sample_weight):
     scores, y, weight, n_models = _flat(scores, y, sample_weight)
     xp = namespace_of(scores)
     labels = _Labels(y, scores)
-    log_proba = log_softmax(scores)
-    dscores = xp.exp(log_proba)
-    dscores = labels.put(dscores, labels.take(dscores) - 1.0)
-    dscores *= weight[:, None]
-    loss = -_per_model_loss(weight, labels.take(log_proba), n_models)
+    if overwrite_scores and xp is np:
+        return _softmax_in_place(scores, labels, weight, n_models, shape)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        shifted = scores - xp.max(scores, axis=1, keepdims=True)
+        correct = labels.take(shifted)
+        dscores = xp.exp(shifted)
+        total = xp.sum(dscores, axis=1)
+        loss = -_per_model_loss(weight, correct - xp.log(total), n_models)
+        dscores *= (weight / total)[:, None]
+        dscores = labels.put(dscores, labels.take(dscores) - weight)
     return loss, xp.reshape(dscores, shape)
+
+
+def _softmax_in_place(scores, labels, weight, n_models, shape):
+    """:func:`softmax_cross_entropy` in ``scores`` itself (NumPy).
+
+    One pass for the shift by the row maxima, one for the exponentials,
+    one for the scaling by ``weight / sum``; the log-probability of each
+    correct class is its shifted score minus the log of the row's sum. The
+    same operations as the general path, so the same results.
+    """
+    rows, y = labels.rows, labels.y
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        scores -= scores.max(axis=1, keepdims=True)
+        correct = scores[rows, y]
+        np.exp(scores, out=scores)
+        total = scores.sum(axis=1)
+        loss = -_per_model_loss(weight, correct - np.log(total), n_models)
+        scores *= (weight / total)[:, None]
+        scores[rows, y] -= weight
+    return loss, scores.reshape(shape)
 
 
 def log_softmax(scores):
@@ -436,6 +506,11 @@ class Loss:
         cross-entropy's.
     smooth : bool, default=True
         Whether the loss has a Lipschitz gradient (the hinge has not).
+    in_place : bool, default=False
+        Whether the function takes ``overwrite_scores``: given True, it may
+        compute the gradient in the array of the scores (the training engine
+        passes scores it owns). Calling the record with
+        ``overwrite_scores`` passes it on only to such functions.
 
     Examples
     --------
@@ -456,8 +531,11 @@ class Loss:
     needs_temperature: bool = False
     curvature: Callable | None = None
     smooth: bool = True
+    in_place: bool = False
 
-    def __call__(self, scores, y, sample_weight, **params):
+    def __call__(self, scores, y, sample_weight, *, overwrite_scores=False, **params):
+        if self.in_place:
+            params["overwrite_scores"] = overwrite_scores
         return self.function(scores, y, sample_weight, **params)
 
     def used_params(self, params):
@@ -479,6 +557,7 @@ LOSSES = {
         needs_temperature=True,
         curvature=_margin_curvature,
         smooth=False,
+        in_place=True,
     ),
     "squared_hinge": Loss(
         partial(multiclass_hinge, squared=True),
@@ -486,6 +565,7 @@ LOSSES = {
         params=("margin", "multi_class"),
         needs_temperature=True,
         curvature=_margin_curvature,
+        in_place=True,
     ),
     "smooth_hinge": Loss(
         smooth_multiclass_hinge,
@@ -495,7 +575,10 @@ LOSSES = {
         curvature=_smooth_hinge_curvature,
     ),
     "log_loss": Loss(
-        softmax_cross_entropy, _softmax_initial_loss, curvature=_softmax_curvature
+        softmax_cross_entropy,
+        _softmax_initial_loss,
+        curvature=_softmax_curvature,
+        in_place=True,
     ),
 }
 """Registry of data losses by name: one :class:`Loss` record each."""
