@@ -341,6 +341,10 @@ class LinearObjective:
             offset = offset[:, None] if offset.ndim == 1 else offset
             if scratch is None:
                 block -= offset * column_sums
+            elif offset.shape[1] == 1:
+                # A product with an inner dimension of one: the same
+                # products as broadcasting, without NumPy's buffered loop.
+                block -= np.dot(offset, column_sums[None, :], out=scratch)
             else:
                 block -= np.multiply(offset, column_sums, out=scratch)
         for term in self.smooth_terms:
@@ -1015,7 +1019,13 @@ def _average_count(state, n_rows):
         return None
     state.n_averaged += 1
     xp = namespace_of(state.n_averaged)
-    return 1.0 / xp.astype(state.n_averaged, state.params.dtype)
+    counts = state.n_averaged
+    if xp is np and counts[0] == counts[-1] and (counts == counts[0]).all():
+        # Every column counts the same steps: a scalar, which NumPy applies
+        # faster than a row broadcast over the block.
+        scalar = state.params.dtype.type
+        return scalar(1.0) / scalar(counts[0])
+    return 1.0 / xp.astype(counts, state.params.dtype)
 
 
 def _average_rows(state, rows, count, scratch=None):
