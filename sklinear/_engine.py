@@ -26,6 +26,12 @@ a reused buffer, scatter by index, row blocks). On NumPy the objective of
 each minibatch is checked as it comes; on other namespaces the batch loop
 never waits for the device: the minibatch objectives are read back and
 checked once per epoch, where a model that diverged is restored alike.
+
+On NumPy a step allocates nothing of the size of the scores or of the
+parameters: the scores go into a buffer of the epoch's :class:`Workspace`,
+where the loss turns them into their gradient (``Loss.in_place``), and the
+elementwise work after the products runs block of rows by block (one block
+for small parameters) through one scratch block.
 """
 
 import copy

@@ -36,6 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state, compute_class_weight
 
+from ._elementwise import MIN_ELEMENTS
 from ._engine import (
     SCORE_CHUNK,
     BatchSource,
@@ -56,6 +57,15 @@ from ._penalties import PENALTIES, ValueOnly, penalty_strength, penalty_terms
 from .losses import LOSSES, expected_initial_loss, log_softmax
 
 AUTO_BATCH_SIZE = 256
+"""Rows per batch of ``batch_size="auto"`` at least (CS231n's minibatch)."""
+AUTO_BATCH_PRODUCT = 1 << 22
+"""Multiply-adds of a batch's product ``X_b @ W`` that ``"auto"`` asks for."""
+AUTO_BATCH_MAX = 2048
+"""Rows per batch of the shape rule of ``"auto"`` at most."""
+AUTO_LARGE_BATCH = 1024
+"""Rows per batch of ``"auto"`` at least when the parameters are large."""
+AUTO_MIN_STEPS = 16
+"""Minibatches per epoch that ``"auto"`` keeps at least (beyond 256 rows)."""
 INIT_SCALE = 0.01
 MAX_TEMPERATURE_ROWS = 10_000
 
@@ -187,15 +197,21 @@ class ModelSpec:
 
     # --------------------------------------------------------------- sizes
 
-    def rows_per_batch(self, n_rows):
-        """Rows per minibatch for ``n_rows`` training rows."""
+    def rows_per_batch(self, n_rows, n_features=None, n_classes=None):
+        """Rows per minibatch for ``n_rows`` training rows.
+
+        ``"auto"`` is :func:`auto_batch_size` of the data's shape (256
+        without ``n_features`` and ``n_classes``).
+        """
         if self.batch_size is None:
             return n_rows
         if self.batch_size == "auto":
-            return min(AUTO_BATCH_SIZE, n_rows)
+            if n_features is None or n_classes is None:
+                return min(AUTO_BATCH_SIZE, n_rows)
+            return auto_batch_size(n_rows, n_features, n_classes)
         return min(self.batch_size, n_rows)
 
-    def average_after(self, n_rows):
+    def average_after(self, n_rows, n_features=None, n_classes=None):
         """Samples after which averaging starts; 0 for no averaging.
 
         ``"auto"`` averages minibatch gradient steps: a full batch has no
@@ -204,7 +220,7 @@ class ModelSpec:
         """
         steps = self.make_optimizer().uses_gradient
         if self.average == "auto":
-            full_batch = self.rows_per_batch(n_rows) >= n_rows
+            full_batch = self.rows_per_batch(n_rows, n_features, n_classes) >= n_rows
             return 0 if not steps or full_batch else 1
         if self.average and not steps:
             raise ValueError(
@@ -291,6 +307,57 @@ class ModelSpec:
             f"learning_rate_init (now {self.learning_rate_init!r}, a rate of "
             f"{rate:.3g}) or standardize the features (e.g. StandardScaler)."
         )
+
+
+def auto_batch_size(n_rows, n_features, n_classes):
+    """Rows per minibatch of ``batch_size="auto"`` for data of this shape.
+
+    A step costs the two matrix products of the batch, which grow with its
+    rows, plus work that does not: about a hundred small NumPy calls, and
+    some twenty elementwise passes over the parameters (the gradient's
+    penalty and centering terms, the optimizer, the average). The batch is
+    made large enough for the products to dominate:
+
+    - the smallest power of two from 256 rows (CS231n's minibatch) whose
+      product ``X_b @ W`` has at least :data:`AUTO_BATCH_PRODUCT` (2**22)
+      multiply-adds, ``rows * n_features * n_classes``, and at most 2,048
+      rows: narrow data with few classes gets larger batches (512 features
+      and 10 classes: 1,024 rows; 3,072 raw pixels and 10 classes: 256);
+    - at least 1,024 rows when the parameters, ``(n_features + 1) *
+      n_classes``, reach the 2**18 entries from which the step works on
+      them block by block (:mod:`sklinear._elementwise`), their arrays
+      being too large for the cache (512 features and 1,000 classes);
+    - at most ``n_rows / 16`` rows beyond 256, so that an epoch keeps 16
+      steps (small data sets keep 256), and at most ``n_rows``.
+
+    The rule reads one model's shape: a one-pass search of many models
+    uses the batches of the plain fit it stands for.
+
+    Parameters
+    ----------
+    n_rows : int
+        Training rows.
+    n_features, n_classes : int
+        Shape of one model's weights.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> auto_batch_size(50_000, 3072, 10), auto_batch_size(100_000, 512, 10)
+    (256, 1024)
+    >>> auto_batch_size(100_000, 512, 1000), auto_batch_size(1797, 64, 10)
+    (1024, 256)
+    """
+    rows = AUTO_BATCH_SIZE
+    while rows < AUTO_BATCH_MAX and rows * n_features * n_classes < AUTO_BATCH_PRODUCT:
+        rows *= 2
+    if (n_features + 1) * n_classes >= MIN_ELEMENTS:
+        rows = max(rows, AUTO_LARGE_BATCH)
+    rows = min(rows, max(AUTO_BATCH_SIZE, n_rows // AUTO_MIN_STEPS))
+    return min(rows, n_rows)
 
 
 def checked_sample_weight(sample_weight, n_rows, dtype=np.float64):
@@ -547,7 +614,7 @@ def plan(
     first = specs[0]
     n_models = len(specs)
     n_samples = len(y_index)
-    average_after = first.average_after(n_samples)
+    average_after = first.average_after(n_samples, n_features, n_classes)
     fit_intercept = first.fit_intercept
     if state is None:
         # Training on centered features (a reparametrization of the
@@ -697,7 +764,9 @@ def _split_validation(spec, y_index, rng):
 def initial_loss_rows(run):
     """The rows of the first batch, where the initial loss is measured."""
     rows = np.arange(len(run.y_index)) if run.train_rows is None else run.train_rows
-    return np.sort(rows[: run.spec.rows_per_batch(len(rows))])
+    n_features = run.state.params.shape[0] - 1
+    batch = run.spec.rows_per_batch(len(rows), n_features, run.n_classes)
+    return np.sort(rows[:batch])
 
 
 def initial_losses(run, scores, rows):
@@ -778,7 +847,7 @@ def batch_source(run, X):
         run.y_index,
         run.weights,
         run.train_rows,
-        batch_size=spec.rows_per_batch(run.n_training_rows),
+        batch_size=spec.rows_per_batch(run.n_training_rows, X.shape[1], run.n_classes),
         shuffle=spec.shuffle,
         dropout=spec.dropout,
     )

@@ -1,0 +1,60 @@
+"""``benchmarks/bench_probe.py`` runs in its ``--quick`` configuration.
+
+As ``tests/test_benchmarks_smoke.py`` does for the other benchmarks: the
+module is imported from ``benchmarks/`` and its ``main(argv)`` called with
+``tmp_path`` as ``--out``; the test checks the JSON and markdown it writes.
+"""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load_bench_probe():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "_bench_probe", BENCHMARKS / "bench_probe.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+def test_bench_probe_quick(tmp_path):
+    bench = _load_bench_probe()
+    bench.main(["--quick", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "bench_probe.json").read_text())
+    markdown = (tmp_path / "bench_probe.md").read_text()
+    assert [(e["n_features"], e["n_classes"]) for e in results["epoch"]] == [
+        list(shape) for shape in bench.QUICK_SHAPES
+    ]
+    for entry in results["epoch"]:
+        times = entry["times"]
+        assert {"SoftmaxSGD", "MulticlassSVMSGD", "floor, batch 256"} <= set(times)
+        assert times["floor, batch 256"]["x_floor_256"] == 1.0
+        assert all(np.isfinite(t["epoch_cpu_s"]) for t in times.values())
+    sweep = results["sweep"]
+    assert len(sweep["alphas"]) == len(sweep["Cs"]) == 8
+    assert len(sweep["LogisticRegression"]["per_C"]) == 8
+    for name in ("SoftmaxSGDCV", "LogisticRegression", "LogisticRegressionCV"):
+        assert 0.0 <= sweep[name]["test_accuracy"] <= 1.0
+        assert sweep[name]["peak_bytes"] >= 0
+        assert name in markdown
+    best = max(entry["test_accuracy"] for entry in sweep["LogisticRegression"]["per_C"])
+    assert sweep["LogisticRegression"]["test_accuracy"] == best
+
+
+def test_embedding_data_has_unit_rows_and_every_class():
+    bench = _load_bench_probe()
+    X, y = bench.embedding_data(2000, 64, 10)
+    assert X.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-5)
+    assert set(np.unique(y)) == set(range(10))

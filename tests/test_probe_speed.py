@@ -1,0 +1,168 @@
+"""Linear probes at the speed of the matrix products (issue 22), as behaviour.
+
+No timings here (they live in ``benchmarks/bench_probe.py``): what makes the
+step fast is checked instead. The batch size of ``"auto"`` follows its
+documented rule; a training step allocates no array of the batch's scores
+or of the parameters' size (the losses work in the scores buffer, the
+optimizer and the average in one scratch block); the in-place losses and
+the optimizers' ``out=`` give the same numbers as the plain calls.
+"""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import sklinear._engine as engine
+from sklinear import MulticlassSVMSGD, SoftmaxSGD
+from sklinear._optimizers import OPTIMIZERS
+from sklinear._recipe import auto_batch_size
+from sklinear.losses import LOSSES
+
+# --- batch_size="auto" --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n_rows, n_features, n_classes, expected",
+    [
+        (50_000, 3072, 10, 256),  # CIFAR-10 raw pixels: CS231n's minibatch
+        (1797, 64, 10, 256),  # digits: small data keeps 256
+        (20_000, 512, 10, 1024),  # a probe with few classes
+        (100_000, 512, 100, 256),  # products already large enough
+        (100_000, 512, 1000, 1024),  # parameters beyond the cache
+        (100_000, 2048, 1000, 1024),
+        (100_000, 16, 2, 2048),  # the shape rule's ceiling
+        (8000, 512, 10, 500),  # 16 steps per epoch at least
+        (200, 512, 10, 200),  # never more than the data
+    ],
+)
+def test_auto_batch_size_follows_the_documented_rule(
+    n_rows, n_features, n_classes, expected
+):
+    assert auto_batch_size(n_rows, n_features, n_classes) == expected
+
+
+def test_auto_batch_size_of_a_fit_is_the_rule_and_256_stays_available():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4096, 128)).astype(np.float32)
+    y = rng.integers(0, 8, len(X))
+    assert auto_batch_size(len(X), 128, 8) == 256  # 16 steps: 4096 / 16
+    X = np.vstack([X] * 4)
+    y = np.concatenate([y] * 4)
+    assert auto_batch_size(len(X), 128, 8) == 1024
+
+    def coef(batch_size):
+        model = SoftmaxSGD(max_iter=2, tol=None, random_state=0, batch_size=batch_size)
+        return model.fit(X, y).coef_
+
+    auto = coef("auto")
+    np.testing.assert_array_equal(auto, coef(1024))
+    assert not np.array_equal(auto, coef(256))
+
+
+# --- no temporaries in a step -------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", [SoftmaxSGD, MulticlassSVMSGD])
+def test_a_step_allocates_nothing_of_the_scores_or_parameters_size(
+    monkeypatch, Estimator
+):
+    # 256 x 1,024 scores and 256 x 1,024 parameters: 1 MiB each in float32;
+    # the parameters are large enough to be worked on block by block.
+    n_features, n_classes, batch = 255, 1024, 256
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4 * batch, n_features)).astype(np.float32) + 1.0
+    y = np.arange(len(X)) % n_classes
+    peaks = []
+    step = engine._step
+
+    def traced_step(*args, **kwargs):
+        tracemalloc.reset_peak()
+        start = tracemalloc.get_traced_memory()[0]
+        value = step(*args, **kwargs)
+        peaks.append(tracemalloc.get_traced_memory()[1] - start)
+        return value
+
+    monkeypatch.setattr(engine, "_step", traced_step)
+    tracemalloc.start()
+    try:
+        Estimator(max_iter=1, tol=None, random_state=0, batch_size=batch).fit(X, y)
+    finally:
+        tracemalloc.stop()
+    assert len(peaks) == 4
+    scores_bytes = batch * n_classes * 4
+    assert max(peaks) < scores_bytes / 16
+
+
+# --- in-place losses ----------------------------------------------------------
+
+
+def _scores(rng, n_models, dtype):
+    shape = (40, n_models, 7) if n_models > 1 else (40, 7)
+    return (3 * rng.standard_normal(shape)).astype(dtype)
+
+
+@pytest.mark.parametrize("name", [name for name, r in LOSSES.items() if r.in_place])
+@pytest.mark.parametrize("n_models", [1, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_losses_equal_the_plain_call(name, n_models, dtype):
+    rng = np.random.default_rng(n_models)
+    scores = _scores(rng, n_models, dtype)
+    y = rng.integers(0, 7, len(scores))
+    weight = rng.random((len(scores), n_models) if n_models > 1 else len(scores))
+    params = {}
+    if n_models > 1 and "margin" in LOSSES[name].params:
+        params["margin"] = np.array([0.5, 1.0, 2.0])
+    kept = scores.copy()
+    loss, dscores = LOSSES[name](scores, y, weight, **params)
+    np.testing.assert_array_equal(scores, kept)  # not overwritten by default
+    loss_in_place, dscores_in_place = LOSSES[name](
+        scores, y, weight, overwrite_scores=True, **params
+    )
+    assert np.shares_memory(dscores_in_place, scores)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(loss_in_place, loss, rtol=rtol)
+    np.testing.assert_allclose(dscores_in_place, dscores, rtol=rtol, atol=rtol)
+
+
+def test_a_loss_without_in_place_ignores_overwrite_scores():
+    record = LOSSES["smooth_hinge"]
+    assert not record.in_place
+    scores = np.random.default_rng(0).standard_normal((5, 3))
+    kept = scores.copy()
+    loss, _ = record(scores, np.arange(5) % 3, np.ones(5), overwrite_scores=True)
+    np.testing.assert_array_equal(scores, kept)
+    assert loss == record(kept, np.arange(5) % 3, np.ones(5))[0]
+
+
+# --- optimizers: out= and a rate per coordinate -------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in OPTIMIZERS if name != "random_search"]
+)
+def test_update_into_out_equals_the_plain_update_and_keeps_grad(name):
+    rng = np.random.default_rng(0)
+    params = rng.standard_normal((6, 4))
+    grads = [rng.standard_normal(params.shape) for _ in range(3)]
+    plain, into = OPTIMIZERS[name](), OPTIMIZERS[name]()
+    state, state_into = plain.init(params), into.init(params)
+    out = np.empty_like(params)
+    rate = rng.uniform(0.5, 2.0, (6, 1)) * 0.01  # one rate per feature
+    for grad in grads:
+        kept = grad.copy()
+        expected, state = plain.update(grad, state, rate, params=params)
+        got, state_into = into.update(grad, state_into, rate, params=params, out=out)
+        np.testing.assert_array_equal(grad, kept)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_a_rate_per_feature_is_the_update_scaled_per_feature():
+    rng = np.random.default_rng(1)
+    params = rng.standard_normal((5, 3))
+    grad = rng.standard_normal(params.shape)
+    scale = rng.uniform(0.5, 2.0, (5, 1))
+    adam = OPTIMIZERS["adam"]()
+    scaled, _ = adam.update(grad, adam.init(params), 0.1)
+    per_feature, _ = adam.update(grad, adam.init(params), 0.1 * scale)
+    np.testing.assert_allclose(per_feature, scaled * scale, rtol=1e-12)
