@@ -33,7 +33,7 @@ def test_bench_probe_quick(tmp_path):
     bench.main(["--quick", "--out", str(tmp_path)])
     results = json.loads((tmp_path / "bench_probe.json").read_text())
     markdown = (tmp_path / "bench_probe.md").read_text()
-    assert [(e["n_features"], e["n_classes"]) for e in results["epoch"]] == [
+    assert [[e["n_features"], e["n_classes"]] for e in results["epoch"]] == [
         list(shape) for shape in bench.QUICK_SHAPES
     ]
     for entry in results["epoch"]:
