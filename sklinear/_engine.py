@@ -894,7 +894,8 @@ def _descend_blockwise(
     ``average_count`` is given). The optimizer sees each block's rows of
     the gradient and of its state arrays (views, updated in place), and its
     own copy of the per-column entries (Adam's step counts): every block
-    advances them alike, and the last block's copy is kept. A scalar rate
+    advances them alike, and the last block's copy is kept (one block
+    updates the state itself). A scalar rate
     and a preconditioner with one scale per feature make a rate per feature
     (a column), so that the update needs no pass of its own to be scaled.
     """
@@ -911,13 +912,16 @@ def _descend_blockwise(
         rate, scale_update = _rate(lr, preconditioner, rows)
         if preconditioner is not None:
             block_grad *= preconditioner.gradient[rows]
-        given = {
-            name: value[rows] if by_row[name] else copy.copy(value)
-            for name, value in optimizer_state.items()
-        }
+        if len(blocks) == 1:
+            given = optimizer_state
+        else:
+            given = {
+                name: value[rows] if by_row[name] else copy.copy(value)
+                for name, value in optimizer_state.items()
+            }
         update, block_state = optimizer.update(
             block_grad,
-            dict(given),
+            given if len(blocks) == 1 else dict(given),
             rate,
             params=_optimizer_params(optimizer, params, preconditioner, rows),
             out=block_scratch,
