@@ -15,8 +15,12 @@ every row scaled to unit norm like a normalized embedding; float32):
    rows of each batch gathered at random (what a shuffled epoch copies) is
    listed too. Per-epoch time is ``(time(3 epochs) - time(1 epoch)) / 2``
    with ``tol=None``; medians of ``--repeats`` interleaved rounds, wall and
-   CPU seconds. ``--baseline CHECKOUT`` times another checkout's estimators
-   in the same rounds.
+   CPU seconds. That difference also holds the difference between the
+   temperature fits of the two models (``MulticlassSVMSGD`` fits one after
+   training, on up to 10,000 rows x all classes), so the training loop's
+   own epoch time (the median of the 3-epoch fit's calls of the engine's
+   ``run_epoch``) is listed beside it. ``--baseline CHECKOUT`` times another
+   checkout's estimators in the same rounds.
 2. ``sweep``: a probe's regularization sweep on ``--sweep-shape`` data
    (rows x features x classes), 20% held out for testing: ``SoftmaxSGDCV``
    over 8 alphas x 3 folds (one pass, then the refit) against
@@ -130,6 +134,30 @@ def _estimator(package, name, max_iter, batch_size="auto"):
     )
 
 
+def loop_epoch_seconds(package, estimator, X, y):
+    """Fit ``estimator``; the median wall time of its calls of ``run_epoch``.
+
+    The training loop's own time per epoch, without the fixed costs of a
+    fit before and after it. ``package`` is the estimator's ``sklinear``
+    (its ``_engine.run_epoch`` is wrapped during the fit).
+    """
+    engine = package._engine
+    run_epoch, seconds = engine.run_epoch, []
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        result = run_epoch(*args, **kwargs)
+        seconds.append(time.perf_counter() - start)
+        return result
+
+    engine.run_epoch = timed
+    try:
+        estimator.fit(X, y)
+    finally:
+        engine.run_epoch = run_epoch
+    return median(seconds)
+
+
 def auto_batch_size(package, n_samples, n_features, n_classes):
     """The rows per batch that ``batch_size="auto"`` gives for this shape."""
     from sklinear._base import model_spec
@@ -185,7 +213,7 @@ def epoch_times(shapes, n_rows, repeats, baseline=None):
             floors[f"floor + gather, batch {batch}"] = partial(
                 matmul_floor, X, n_classes, batch_size=batch, gather=True
             )
-        runs = {}
+        runs, loops = {}, {}
         for _ in range(repeats):
             for name, floor in floors.items():
                 wall, cpu, _ = time_call_cpu(floor)
@@ -196,6 +224,10 @@ def epoch_times(shapes, n_rows, repeats, baseline=None):
                     three = time_call_cpu(_estimator(package, name, 3).fit, X, y)
                     runs.setdefault(prefix + name, []).append(
                         ((three[0] - one[0]) / 2, (three[1] - one[1]) / 2)
+                    )
+                    loop = _estimator(package, name, 3)
+                    loops.setdefault(prefix + name, []).append(
+                        loop_epoch_seconds(package, loop, X, y)
                     )
         entry = {
             "n_features": n_features,
@@ -220,6 +252,10 @@ def epoch_times(shapes, n_rows, repeats, baseline=None):
                 "x_floor_same_batch_cpu": cpu / cpu_same,
                 "runs_s": [round(value, 5) for value, _ in values],
             }
+            if name in loops:
+                loop = median(loops[name])
+                entry["times"][name]["loop_epoch_s"] = loop
+                entry["times"][name]["loop_x_floor_256"] = loop / floor_256
         results.append(entry)
     return results
 
@@ -391,6 +427,8 @@ def report(results):
                 fmt(values["x_floor_same_batch"]),
                 fmt(values["epoch_cpu_s"]),
                 fmt(values["x_floor_256_cpu"]),
+                fmt(values.get("loop_epoch_s")),
+                fmt(values.get("loop_x_floor_256")),
             ]
             for name, values in entry["times"].items()
         ]
@@ -403,6 +441,8 @@ def report(results):
                     "x floor (same batch)",
                     "CPU s / epoch",
                     "x floor (256), CPU",
+                    "loop s / epoch",
+                    "loop x floor (256)",
                 ],
                 rows,
             ),

@@ -41,6 +41,7 @@ def test_bench_probe_quick(tmp_path):
         assert {"SoftmaxSGD", "MulticlassSVMSGD", "floor, batch 256"} <= set(times)
         assert times["floor, batch 256"]["x_floor_256"] == 1.0
         assert all(np.isfinite(t["epoch_cpu_s"]) for t in times.values())
+        assert times["SoftmaxSGD"]["loop_epoch_s"] > 0
     sweep = results["sweep"]
     assert len(sweep["alphas"]) == len(sweep["Cs"]) == 8
     assert len(sweep["LogisticRegression"]["per_C"]) == 8
