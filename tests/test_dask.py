@@ -102,6 +102,78 @@ def test_two_workers_four_blocks_train_as_well_as_one_machine(two_workers):
         assert abs(model.score(X_test, y_test) - plain.score(X_test, y_test)) < 0.02
 
 
+def _sorted_by_class():
+    """Synthetic classes, rows sorted by class as many files on a cluster are."""
+    X, y = make_classification(
+        n_samples=4000,
+        n_features=30,
+        n_informative=12,
+        n_classes=4,
+        class_sep=0.8,
+        random_state=0,
+    )
+    X_test, y_test = X[3000:], y[3000:]
+    order = np.argsort(y[:3000], kind="stable")
+    return X[:3000][order], y[:3000][order], X_test, y_test
+
+
+@pytest.mark.parametrize("Estimator", [SoftmaxSGD, MulticlassSVMSGD])
+def test_class_sorted_blocks_train_as_well_as_one_machine(two_workers, Estimator):
+    # Each of the four blocks holds one class: without the shuffle between
+    # blocks, each chain learns from two classes and the mixed model falls
+    # short of the one-machine fit.
+    X, y, X_test, y_test = _sorted_by_class()
+    X_dask = da.from_array(X, chunks=750)
+    for params in ({"max_iter": 5, "tol": None}, {"max_iter": 10, "tol": None}, {}):
+        estimator = Estimator(random_state=0, **params)
+        plain = pickle.loads(pickle.dumps(estimator)).fit(X, y)
+        model = DaskSGD(estimator).fit(X_dask, y)
+        gap = plain.score(X_test, y_test) - model.score(X_test, y_test)
+        assert gap < 0.01, (params, gap)
+
+
+def test_block_shuffle_is_a_random_partition_with_the_block_sizes():
+    from sklinear.dask._train import block_shuffle
+
+    chunks = (7, 5, 8)
+    order = block_shuffle(chunks, np.random.default_rng(0))
+    np.testing.assert_array_equal(np.sort(order), np.arange(20))
+    blocks = np.split(order, np.cumsum(chunks)[:-1])
+    assert [len(b) for b in blocks] == list(chunks)
+    assert all(np.all(np.diff(b) > 0) for b in blocks)  # sorted within blocks
+    assert not np.array_equal(order, np.arange(20))
+    np.testing.assert_array_equal(
+        order, block_shuffle(chunks, np.random.default_rng(0))
+    )
+
+
+def test_label_skew_tells_sorted_rows_from_shuffled_ones():
+    from sklinear.dask._train import label_skew
+
+    y = np.repeat(np.arange(4), 250)
+    assert label_skew(y, (250,) * 4) < 1e-100
+    rng = np.random.default_rng(0)
+    p_values = [label_skew(rng.permutation(y), (250,) * 4) for _ in range(50)]
+    assert min(p_values) > 1e-3  # a false alarm would be a 1-in-1000 event
+    assert label_skew(y, (1000,)) == 1.0  # one block: nothing to compare
+
+
+def test_streamed_sorted_blocks_warn_and_say_how_to_shuffle(two_workers):
+    X, y, _, _ = _sorted_by_class()
+    X_dask = da.from_array(X, chunks=750)
+    with pytest.warns(UserWarning, match="shuffle_blocks=True"):
+        DaskSGD(SoftmaxSGD(max_iter=2, tol=None, random_state=0), persist=False).fit(
+            X_dask, y
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        DaskSGD(SoftmaxSGD(max_iter=2, tol=None, random_state=0)).fit(X_dask, y)
+        shuffled = np.random.default_rng(0).permutation(len(y))
+        DaskSGD(SoftmaxSGD(max_iter=2, tol=None, random_state=0), persist=False).fit(
+            da.from_array(X[shuffled], chunks=750), y[shuffled]
+        )
+
+
 def test_blocks_are_never_computed_on_the_client(two_workers):
     X, y = _digits()
     client_pid = os.getpid()
@@ -123,11 +195,14 @@ def test_blocks_are_never_computed_on_the_client(two_workers):
 
 
 def test_streamed_blocks_train_like_persisted_ones(two_workers):
-    # The same blocks, mixed the same way: the same model, whether the
-    # blocks are held by the workers or computed where and when needed.
+    # The same blocks, shuffled and mixed the same way: the same model,
+    # whether the blocks are held by the workers or computed where and when
+    # needed.
     X, y = _digits()
     X_dask = da.from_array(X, chunks=(450, 64))
-    streamed = DaskSGD(SoftmaxSGD(max_iter=8, random_state=0), persist=False)
+    streamed = DaskSGD(
+        SoftmaxSGD(max_iter=8, random_state=0), persist=False, shuffle_blocks=True
+    )
     persisted = DaskSGD(SoftmaxSGD(max_iter=8, random_state=0))
     streamed.fit(X_dask, y)
     persisted.fit(X_dask, y)
