@@ -182,10 +182,15 @@ def test_bench_dask_quick(tmp_path):
     bench = load_benchmark("bench_dask")
     bench.main(["--quick", "--out", str(tmp_path)])
     results, markdown = read_outputs(tmp_path, "bench_dask")
-    assert set(results["epoch"]) == {"in memory", "1 worker(s)", "2 worker(s)"}
+    runs = results["epoch"]["runs"]
+    assert set(runs) == {"in memory", "1 worker(s)", "2 worker(s)"}
+    assert all(run["wall_s"] is not None for run in runs.values())
+    rows = results["accuracy"]
+    assert {row["features"] for row in rows} == {"raw pixels", "HOG + color"}
+    assert all(0 <= row["distributed"] <= 1 for row in rows)
     memory = results["memory"]
     assert 0 <= memory["test_accuracy"] <= 1 and memory["peak_rss_gib"]
-    assert "Larger than memory" in markdown
+    assert "Larger than memory" in markdown and "Held-out accuracy" in markdown
 
 
 def test_bench_array_api_quick(tmp_path):
