@@ -66,18 +66,30 @@ FEATURES = ("raw pixels", "HOG + color")
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
-def _cluster(n_workers, memory_limit="auto"):
+def _cluster(n_workers, memory_limit="auto", malloc_trim="dask"):
+    """A LocalCluster of one-thread worker processes and its client.
+
+    ``malloc_trim="unset"`` removes ``MALLOC_TRIM_THRESHOLD_`` from the
+    environment distributed's nanny gives its workers (65536 by default,
+    ``distributed.nanny.pre-spawn-environ``), so that glibc keeps its
+    dynamic trim and mmap thresholds, as in a plain Python process.
+    """
+    import dask
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        memory_limit=memory_limit,
-        dashboard_address=None,
-        silence_logs=50,
-        env=WORKER_ENV,
-    )
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    if malloc_trim == "unset":
+        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address=None,
+            silence_logs=50,
+            env=WORKER_ENV,
+        )
     return cluster, Client(cluster)
 
 
@@ -171,7 +183,7 @@ def _median_entries(entries):
     }
 
 
-def epoch_times(X, y, epochs, workers, repeats, threads):
+def epoch_times(X, y, epochs, workers, repeats, threads, malloc_trim=("dask",)):
     """Per-epoch wall time and where it goes: in memory, then 1 and 2 workers.
 
     Parameters
@@ -186,6 +198,9 @@ def epoch_times(X, y, epochs, workers, repeats, threads):
         Repeats; medians are reported.
     threads : int
         BLAS threads of the in-memory fit.
+    malloc_trim : sequence of {"dask", "unset"}, default=("dask",)
+        The workers' ``MALLOC_TRIM_THRESHOLD_``: distributed's default
+        (65536), or not set (see :func:`_cluster`); one run per value.
 
     Returns
     -------
@@ -214,8 +229,11 @@ def epoch_times(X, y, epochs, workers, repeats, threads):
         "in memory": _median_entries(entries)
         | {"blas_threads": threads, "processes": "this one"}
     }
-    for n_workers in workers:
-        cluster, client = _cluster(n_workers)
+    for n_workers, trim in [(n, t) for n in workers for t in malloc_trim]:
+        name = f"{n_workers} worker(s)"
+        if trim == "unset":
+            name += ", MALLOC_TRIM_THRESHOLD_ unset"
+        cluster, client = _cluster(n_workers, malloc_trim=trim)
         try:
             X_dask = client.persist(da.from_array(X, chunks=(-(-len(X) // 4), -1)))
             pids = list(client.run(lambda: __import__("os").getpid()).values())
@@ -252,7 +270,10 @@ def epoch_times(X, y, epochs, workers, repeats, threads):
             entry["client"] = _median_entries(client_entries)
             entry["blas_threads"] = 1
             entry["processes"] = f"{n_workers} worker(s)"
-            results[f"{n_workers} worker(s)"] = entry
+            entry["malloc_trim_threshold"] = client.run(
+                lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_")
+            ).popitem()[1]
+            results[name] = entry
         finally:
             client.close()
             cluster.close()
@@ -403,7 +424,8 @@ def accuracy(datasets, features, estimators, settings, workers, cache=None, thre
         One entry per dataset, features, estimator, setting and worker
         count: both accuracies, their difference, one binomial standard
         error of the held-out accuracy (of the in-memory fit's), both
-        ``n_iter_``, both fit times and the load average after the fit.
+        ``n_iter_``, both fit times and the load average after the fit; and
+        the standard error of the difference itself (:func:`paired_se`).
     """
     import dask.array as da
 
@@ -422,7 +444,7 @@ def accuracy(datasets, features, estimators, settings, workers, cache=None, thre
                     with blas_threads(threads), quiet_convergence():
                         seconds, fitted = time_call(model.fit, train, y)
                     plain[feature_name, estimator, setting] = (
-                        float(fitted.score(test, y_test)),
+                        fitted.predict(test) == y_test,
                         int(fitted.n_iter_),
                         seconds,
                     )
@@ -440,8 +462,11 @@ def accuracy(datasets, features, estimators, settings, workers, cache=None, thre
                             )
                             with quiet_convergence():
                                 seconds, fitted = time_call(model.fit, X_dask, y)
-                            score = float(fitted.score(test, y_test))
-                            one, n_iter, one_s = plain[feature_name, estimator, setting]
+                            right = fitted.predict(test) == y_test
+                            one_right, n_iter, one_s = plain[
+                                feature_name, estimator, setting
+                            ]
+                            one, score = float(one_right.mean()), float(right.mean())
                             rows.append(
                                 {
                                     "data": data_name,
@@ -457,6 +482,9 @@ def accuracy(datasets, features, estimators, settings, workers, cache=None, thre
                                     "difference": score - one,
                                     "standard_error": float(
                                         np.sqrt(one * (1 - one) / len(y_test))
+                                    ),
+                                    "paired_standard_error": paired_se(
+                                        one_right, right
                                     ),
                                     "n_iter_one_machine": n_iter,
                                     "n_iter_distributed": int(
@@ -475,12 +503,36 @@ def accuracy(datasets, features, estimators, settings, workers, cache=None, thre
     return rows
 
 
+def paired_se(right_a, right_b):
+    """Standard error of the difference of two accuracies on the same rows.
+
+    Parameters
+    ----------
+    right_a, right_b : ndarray of bool of shape (n,)
+        Which held-out rows each model classifies correctly.
+
+    Returns
+    -------
+    float
+        ``sqrt(b + c - (b - c)**2 / n) / n`` with ``b`` and ``c`` the rows
+        only one of the two gets right (McNemar's counts): the spread of the
+        difference over resamplings of the held-out rows. It is much smaller
+        than the standard error of either accuracy when the models agree on
+        most rows.
+    """
+    n = len(right_a)
+    b = int(np.sum(right_a & ~right_b))
+    c = int(np.sum(~right_a & right_b))
+    return float(np.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n)
+
+
 def _accuracy_line(row):
     return (
         f"{row['data']}, {row['features']}, {row['estimator']}, {row['setting']}, "
         f"{row['workers']} worker(s): {row['one machine']:.4f} vs "
         f"{row['distributed']:.4f} ({row['difference']:+.4f}, "
-        f"SE {row['standard_error']:.4f}), epochs {row['n_iter_one_machine']} / "
+        f"SE {row['standard_error']:.4f}, paired SE "
+        f"{row['paired_standard_error']:.4f}), epochs {row['n_iter_one_machine']} / "
         f"{row['n_iter_distributed']}, load {row['load_average']}"
     )
 
@@ -658,6 +710,7 @@ def report(results):
                         "distributed",
                         "difference",
                         "1 SE",
+                        "SE of the difference",
                         "n_iter_ (one / dist.)",
                         "fit s (one / dist.)",
                     ],
@@ -671,6 +724,7 @@ def report(results):
                             f"{row['distributed']:.4f}",
                             f"{row['difference']:+.4f}",
                             f"{row['standard_error']:.4f}",
+                            f"{row['paired_standard_error']:.4f}",
                             f"{row['n_iter_one_machine']} / "
                             f"{row['n_iter_distributed']}",
                             f"{row['fit_s_one_machine']:.1f} / "
@@ -768,6 +822,14 @@ def main(argv=None):
     )
     parser.add_argument("--epoch-workers", nargs="+", type=int, default=[1, 2])
     parser.add_argument(
+        "--malloc-trim",
+        nargs="+",
+        choices=("dask", "unset"),
+        default=["dask"],
+        help="Epoch section: the workers' MALLOC_TRIM_THRESHOLD_, distributed's "
+        "default (65536) and/or not set; one run per value.",
+    )
+    parser.add_argument(
         "--cache",
         metavar="DIR",
         default=None,
@@ -798,6 +860,7 @@ def main(argv=None):
             args.epoch_workers,
             args.repeats or (1 if args.quick else 3),
             args.threads,
+            args.malloc_trim,
         )
         del X, y
     if "accuracy" in args.sections:
