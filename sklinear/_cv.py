@@ -44,6 +44,7 @@ from ._namespace import device_of, namespace_of, numpy_dtype, take_rows, to_name
 from ._recipe import (
     batch_source,
     check_classes,
+    column_scales,
     finish,
     initial_loss_rows,
     initial_losses,
@@ -182,16 +183,21 @@ class BaseLinearSGDCV(BaseLinearSGD):
             if _is_fitted_name(name):
                 delattr(self, name)
 
-    def _search(self, X, y, sample_weight):
+    def _search(self, X, y, sample_weight, backend=None):
+        """The search; ``backend`` trains and scores (None: in this process).
+
+        ``sklinear.dask.DaskSGD`` passes one that trains on a cluster.
+        """
         candidates = self._candidates()
         base = self._plain_params()
         template = self._plain(**base, **candidates[0])
         spec = model_spec(template)
         spec.average_after(1)  # raises for averaging random search
-        X, y, sample_weight = validated_training_data(
-            self, X, y, sample_weight, reset=True
-        )
-        xp = namespace_of(X)
+        if backend is None:
+            X, y, sample_weight = validated_training_data(
+                self, X, y, sample_weight, reset=True
+            )
+            backend = InMemorySearch(X)
         check_classification_targets(y)
         classes = np.unique(y)
         check_classes(type(self).__name__, classes)
@@ -210,8 +216,8 @@ class BaseLinearSGDCV(BaseLinearSGD):
         for column, k in enumerate(trained):
             train_fold = folds[pairs[k][1]][0]
             weights[train_fold, column] = weight[train_fold]
-        params, diverged, temperatures, n_iter = train_models(
-            models, X, y_index, weights, len(classes)
+        params, diverged, temperatures, n_iter = backend.train(
+            models, y_index, weights, len(classes)
         )
         fit_time = (time.perf_counter() - start) / max(len(models), 1)
         trained_epochs = np.zeros(len(pairs), dtype=int)
@@ -228,7 +234,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
             for fold, (_, test) in enumerate(folds):
                 if not trainable[fold]:
                     continue
-                X_test, y_test = _test_rows(X, y, test, xp)
+                X_test, y_test = backend.test_rows(y, test)
                 for candidate in range(len(candidates)):
                     column = column_of[candidate * len(folds) + fold]
                     if diverged[column]:
@@ -240,7 +246,7 @@ class BaseLinearSGDCV(BaseLinearSGD):
                     tic = time.perf_counter()
                     split_scores[fold, candidate] = _score(
                         scorer,
-                        model,
+                        backend.scored(model, test, X_test),
                         (X_test, y_test),
                         self.scoring,
                         fold,
@@ -264,9 +270,8 @@ class BaseLinearSGDCV(BaseLinearSGD):
         best_params = candidates[best_index]
         fitted = {}
         if self.refit:
-            best = self._plain(**base, **best_params)
-            best.fit(
-                X, _in_namespace(classes[y_index], xp, X), sample_weight=sample_weight
+            best = backend.refit(
+                self._plain(**base, **best_params), classes[y_index], sample_weight
             )
             validated = ("n_features_in_", "feature_names_in_")
             for name, value in vars(best).items():
@@ -479,6 +484,42 @@ def _warn_non_finite_scores(split_scores, diverged, trained, pairs):
     )
 
 
+class InMemorySearch:
+    """How a search trains and scores on data in this process.
+
+    The backend :meth:`BaseLinearSGDCV._search` uses by default; a driver
+    that holds the data elsewhere (``sklinear.dask``) provides the same four
+    methods.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix, array of another namespace}
+        The validated training data.
+    """
+
+    def __init__(self, X):
+        self.X = X
+        self.xp = namespace_of(X)
+
+    def train(self, models, y_index, weights, n_classes):
+        """:func:`train_models` on ``X``."""
+        return train_models(models, self.X, y_index, weights, n_classes)
+
+    def test_rows(self, y, test):
+        """A fold's test rows of ``X`` and of the labels ``y``, for the scorer."""
+        return _test_rows(self.X, y, test, self.xp)
+
+    def scored(self, model, test, X_test):
+        """The fitted model the scorer calls on ``X_test``: the model itself."""
+        return model
+
+    def refit(self, model, labels, sample_weight):
+        """``model`` fitted on all of ``X``."""
+        return model.fit(
+            self.X, _in_namespace(labels, self.xp, self.X), sample_weight=sample_weight
+        )
+
+
 def train_models(models, X, y_index, weights, n_classes):
     """Train the plain estimators ``models`` side by side on weight columns.
 
@@ -499,15 +540,7 @@ def train_models(models, X, y_index, weights, n_classes):
     specs = [model_spec(model) for model in models]
     if len(specs) == 1:
         weights = weights[:, 0]
-    columns = weights.reshape(len(weights), -1)
-    # Each model's statistics are those of its weighted rows, as in its
-    # plain fit; models of one fold share them.
-    by_column, scales = {}, []
-    for k in range(columns.shape[1]):
-        key = columns[:, k].tobytes()
-        if key not in by_column:
-            by_column[key] = feature_scales(X, columns[:, k])
-        scales.append(by_column[key])
+    scales = column_scales(weights, lambda column: feature_scales(X, column))
     run = plan(
         specs, X.shape[1], numpy_dtype(X.dtype), y_index, weights, n_classes, scales
     ).place(X)

@@ -525,6 +525,34 @@ class Run:
         return weights if weights.ndim == 1 else weights[:, k]
 
 
+def column_scales(weights, scales_of):
+    """Each model's feature statistics, of the rows its weight column weighs.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_samples,) or (n_samples, K)
+        Sample weights, a column per model.
+    scales_of : callable
+        ``weight -> feature_scales`` of the data weighted by one column
+        (:func:`sklinear._learning_rate.feature_scales`, or its passes on a
+        cluster).
+
+    Returns
+    -------
+    list of tuple
+        One per model; models with the same column (a search's candidates
+        of one fold) share one computation, as each would in its plain fit.
+    """
+    columns = weights.reshape(len(weights), -1)
+    by_column, scales = {}, []
+    for k in range(columns.shape[1]):
+        key = columns[:, k].tobytes()
+        if key not in by_column:
+            by_column[key] = scales_of(columns[:, k])
+        scales.append(by_column[key])
+    return scales
+
+
 def initial_state(spec, n_features, n_classes, dtype, row_norm):
     """Small random weights, zero intercept and a generator seeded by ``random_state``.
 
@@ -642,11 +670,7 @@ def plan(
             strict=True,
         )
     state.base_lr[:] = rates  # honours set_params
-    optimizer = first.make_optimizer(
-        per_column([spec.decay_strength() for spec in specs], n_classes, dtype)
-        if n_models > 1
-        else None
-    )
+    optimizer = models_optimizer(specs, n_classes, dtype)
     if not (incremental and state.optimizer_state):
         state.optimizer_state = optimizer.init(state.params)
     if average_after and (state.average is None or not incremental):
@@ -656,7 +680,7 @@ def plan(
     run = Run(
         list(specs),
         state,
-        _objective(specs, n_classes, offset, dtype),
+        models_objective(specs, n_classes, offset, dtype),
         optimizer,
         list(rates),
         _preconditioner(preconditioners, n_features, n_classes, dtype),
@@ -678,8 +702,19 @@ def _offsets(scales, n_classes, dtype):
     ).astype(dtype)
 
 
-def _objective(specs, n_classes, offset, dtype):
-    """The objective of the models: scalars for one, per-column values for more."""
+def models_optimizer(specs, n_classes, dtype):
+    """The optimizer of the models (per-column weight decay for more than one)."""
+    if len(specs) == 1:
+        return specs[0].make_optimizer()
+    decay = [spec.decay_strength() for spec in specs]
+    return specs[0].make_optimizer(per_column(decay, n_classes, dtype))
+
+
+def models_objective(specs, n_classes, offset, dtype):
+    """The objective of the models: scalars for one, per-column values for more.
+
+    What :func:`plan` trains, and what the workers of a cluster rebuild.
+    """
     first = specs[0]
     if len(specs) == 1:
         return first.objective(n_classes, offset)
@@ -872,18 +907,33 @@ def validation(run, scores_of_rows):
         xp = namespace_of(scores)
         predicted = to_numpy(xp.argmax(xp.reshape(scores, shape), axis=2))
         correct = predicted == y_val[:, None]
-        if weights.ndim == 1:
-            if not weights.sum() > 0:
-                return np.array([float(correct.mean())])
-            return np.array([float(np.average(correct[:, 0], weights=weights))])
-        total = weights.sum(axis=0)
-        return np.where(
-            total > 0,
-            (correct * weights).sum(axis=0) / np.where(total > 0, total, 1),
-            correct.mean(axis=0),
+        w = np.asarray(weights, dtype=np.float64).reshape(len(rows), -1)
+        return weighted_accuracy(
+            (correct * w).sum(axis=0), w.sum(axis=0), correct.sum(axis=0), len(rows)
         )
 
     return validate
+
+
+def weighted_accuracy(correct_weight, weight_sum, n_correct, n_rows):
+    """Each model's weighted accuracy from its sums, (K,).
+
+    ``correct_weight`` is the weight of the rows a model predicts right,
+    ``weight_sum`` the weight of all ``n_rows`` rows; where that is zero,
+    the unweighted accuracy ``n_correct / n_rows``.
+    """
+    correct_weight, weight_sum, n_correct = np.broadcast_arrays(
+        *(
+            np.asarray(a, dtype=np.float64)
+            for a in (correct_weight, weight_sum, n_correct)
+        )
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(
+            weight_sum > 0,
+            correct_weight / np.where(weight_sum > 0, weight_sum, 1.0),
+            n_correct / max(n_rows, 1),
+        )
 
 
 def epoch_printer(spec, n_iter_before=0):

@@ -7,11 +7,12 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
 
-from sklinear import MulticlassSVMSGD, SoftmaxSGD
+from sklinear import MulticlassSVMSGD, MulticlassSVMSGDCV, SoftmaxSGD, SoftmaxSGDCV
 from sklinear.diagnostics import objective
 
 da = pytest.importorskip("dask.array")
@@ -211,22 +212,34 @@ def test_streamed_blocks_train_like_persisted_ones(two_workers):
     )
 
 
-def _persisted_on(client, X, chunk, owners):
-    """``X`` as a dask array whose block ``i`` lives on worker ``owners[i]``."""
+def _persisted_on(client, X, chunk, owners, reverse=False):
+    """``X`` as a dask array whose block ``i`` lives on worker ``owners[i]``.
+
+    The blocks are scattered in order, or last first with ``reverse``.
+    """
     workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
-    parts = []
-    for i, start in enumerate(range(0, len(X), chunk)):
+    starts = list(enumerate(range(0, len(X), chunk)))
+    futures = {}
+    for i, start in reversed(starts) if reverse else starts:
         rows = X[start : start + chunk]
-        future = client.scatter(rows, workers=[workers[owners[i]]], hash=False)
-        parts.append(da.from_delayed(future, shape=rows.shape, dtype=rows.dtype))
-    return da.concatenate(parts)
+        futures[i] = client.scatter(rows, workers=[workers[owners[i]]], hash=False)
+    return da.concatenate(
+        [
+            da.from_delayed(futures[i], shape=X[s : s + chunk].shape, dtype=X.dtype)
+            for i, s in starts
+        ]
+    )
 
 
 @pytest.mark.slow
-def test_a_fit_does_not_depend_on_where_the_blocks_live(monkeypatch):
+@pytest.mark.parametrize("shuffle_blocks", ["auto", False])
+def test_a_fit_does_not_depend_on_where_the_blocks_live(monkeypatch, shuffle_blocks):
     # Two fits with the same random_state, each on a fresh cluster of two
-    # workers, the four blocks placed differently: the same model. The
-    # placement each fit found is recorded, to check that it did differ.
+    # workers, the four blocks placed differently and persisted in another
+    # order: the same model. Without the shuffle the fit keeps the blocks
+    # where they are: the placement each fit found is recorded, to check
+    # that it did differ. With it, the shuffled copy is computed from
+    # blocks that live in different places.
     from sklinear.dask import _train
 
     X, y = make_classification(
@@ -241,17 +254,139 @@ def test_a_fit_does_not_depend_on_where_the_blocks_live(monkeypatch):
 
     monkeypatch.setattr(_train.Blocks, "place", recording)
     coefs = []
-    for owners in ([0, 1, 0, 1], [1, 1, 0, 0]):
+    for owners, reverse in (([0, 1, 0, 1], False), ([1, 1, 0, 0], True)):
         cluster, client = _cluster(2)
         try:
-            X_dask = _persisted_on(client, X, 500, owners)
-            model = DaskSGD(SoftmaxSGD(max_iter=6, tol=None, random_state=0))
+            X_dask = _persisted_on(client, X, 500, owners, reverse)
+            model = DaskSGD(
+                SoftmaxSGD(max_iter=6, tol=None, random_state=0),
+                shuffle_blocks=shuffle_blocks,
+            )
             coefs.append(model.fit(X_dask, y).estimator_.coef_)
         finally:
             client.close()
             cluster.close()
-    assert placements[0] != placements[1], placements
+    if shuffle_blocks is False:
+        assert placements[0] != placements[1], placements
     np.testing.assert_allclose(coefs[1], coefs[0], rtol=1e-6, atol=1e-9)
+
+
+# -------------------------------------------------------------- searches
+
+
+def _assert_same_results(results, reference, rtol=1e-6):
+    assert results.keys() == reference.keys()
+    for name, values in reference.items():
+        if "time" in name:
+            continue
+        if name == "params" or name.startswith("param_"):
+            assert list(results[name]) == list(values), name
+        else:
+            np.testing.assert_allclose(results[name], values, rtol=rtol, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        SoftmaxSGDCV(alphas=[1e-4, 1e-2, 1e-1], max_iter=5, random_state=0),
+        MulticlassSVMSGDCV(
+            alphas=[1e-4, 1e-2], margins=[0.5, 1.0], early_stopping=True, random_state=0
+        ),
+    ],
+    ids=["softmax", "svm-early-stopping"],
+)
+def test_a_search_on_one_worker_is_the_one_machine_search(one_worker, search):
+    X, y = _digits()
+    reference = pickle.loads(pickle.dumps(search)).fit(X, y)
+    model = DaskSGD(search).fit(da.from_array(X, chunks=(len(X), 64)), y)
+    fitted = model.estimator_
+    assert type(fitted) is type(search)
+    _assert_same_results(fitted.cv_results_, reference.cv_results_)
+    assert fitted.best_params_ == reference.best_params_
+    np.testing.assert_allclose(fitted.coef_, reference.coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+
+
+@pytest.mark.parametrize("Search", [SoftmaxSGDCV, MulticlassSVMSGDCV])
+def test_a_search_on_two_workers_chooses_as_one_machine(two_workers, Search):
+    # Digits sorted by class, four blocks: the same choice as on one
+    # machine, with the same score. (Candidates far from the best, here the
+    # over-regularized alpha=1, can score a few points apart: mixing is not
+    # the one-machine trajectory.)
+    X, y = _digits()
+    order = np.argsort(y, kind="stable")
+    X, y = X[order], y[order]
+    search = Search(
+        alphas=[1e-4, 1e-1, 1.0], batch_size=32, max_iter=10, tol=None, random_state=0
+    )
+    reference = pickle.loads(pickle.dumps(search)).fit(X, y)
+    model = DaskSGD(search).fit(da.from_array(X, chunks=450), y)
+    fitted = model.estimator_
+    assert fitted.best_params_ == reference.best_params_
+    assert fitted.best_score_ == pytest.approx(reference.best_score_, abs=0.01)
+
+
+def test_a_search_scores_its_folds_where_the_rows_live(one_worker):
+    # Scorers that need probabilities, scores and labels give the one-machine
+    # search's results; no block of X is ever computed on the client, and
+    # refit=False leaves no model.
+    X, y = _digits()
+    client_pid = os.getpid()
+
+    def guarded(block):
+        if os.getpid() == client_pid:
+            raise AssertionError("a block of X was computed on the client")
+        return block
+
+    X_dask = da.from_array(X, chunks=(len(X), 64)).map_blocks(guarded, dtype=X.dtype)
+    for scoring in ("neg_log_loss", "roc_auc_ovr", "balanced_accuracy"):
+        search = SoftmaxSGDCV(
+            alphas=[1e-4, 1e-1], max_iter=4, scoring=scoring, random_state=0
+        )
+        reference = pickle.loads(pickle.dumps(search)).fit(X, y)
+        fitted = DaskSGD(search).fit(X_dask, y).estimator_
+        _assert_same_results(fitted.cv_results_, reference.cv_results_)
+    model = DaskSGD(SoftmaxSGDCV(alphas=[1e-3], max_iter=2, refit=False)).fit(X_dask, y)
+    assert "mean_test_score" in model.estimator_.cv_results_
+    with pytest.raises(NotFittedError, match="refit=False"):
+        model.predict(X)
+
+
+def test_fold_predictions_on_shuffled_blocks_are_the_model_s(two_workers):
+    # The stand-in the scorer calls finds a fold's test rows in the shuffled
+    # blocks and returns the model's outputs in the fold's order.
+    from sklinear.dask._train import Blocks, block_shuffle
+    from sklinear.dask._wrapper import _FoldPredictions
+
+    X, y = _digits()
+    model = SoftmaxSGD(max_iter=3, random_state=0).fit(X, y)
+    X_dask = da.from_array(X, chunks=(450, 64))
+    order = block_shuffle(X_dask.chunks[0], np.random.default_rng(0))
+    blocks = Blocks(
+        two_workers,
+        X_dask,
+        np.searchsorted(model.classes_, y),
+        np.ones(len(y)),
+        True,
+        order=order,
+    )
+    test = np.random.default_rng(1).choice(len(y), 300, replace=False)
+    X_test = X_dask[test]
+    stand_in = _FoldPredictions(model, blocks, test, X_test)
+    for method in ("predict", "predict_proba", "decision_function"):
+        np.testing.assert_allclose(
+            getattr(stand_in, method)(X_test), getattr(model, method)(X[test])
+        )
+    with pytest.raises(ValueError, match="fold's test rows"):
+        stand_in.predict(X_dask)
+
+
+def test_a_search_trains_in_mixing_mode_only(one_worker):
+    X, y = _digits()
+    with pytest.raises(ValueError, match="mode='mixing' only"):
+        DaskSGD(SoftmaxSGDCV(alphas=[1e-3]), mode="full_batch").fit(
+            da.from_array(X, chunks=450), y
+        )
 
 
 # -------------------------------------------------------------- full batch

@@ -12,39 +12,49 @@ import numpy as np
 
 from .._base import max_row_norm
 from .._engine import BatchSource, finite_scores, run_epoch
+from .._recipe import models_objective, models_optimizer
 
 
 class BlockSpec:
-    """How a worker rebuilds the objective and optimizer of a fit.
+    """How a worker rebuilds the objective and optimizer of a fit of ``K`` models.
 
     Parameters
     ----------
-    model : sklinear._recipe.ModelSpec
-        The hyperparameters of the model.
+    models : list of sklinear._recipe.ModelSpec
+        The hyperparameters of the models (one for a plain fit; a search's
+        candidates times folds).
     n_classes : int
         Number of classes.
-    offset : ndarray of shape (n_features,) or None
+    offset : ndarray or None
         Center of the data (see :class:`sklinear._engine.LinearObjective`).
+    dtype : dtype
+        Dtype of the parameters.
     """
 
-    def __init__(self, model, n_classes, offset):
-        self.model = model
+    def __init__(self, models, n_classes, offset, dtype):
+        self.models = list(models)
         self.n_classes = n_classes
         self.offset = offset
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def model(self):
+        """The first model (that of a plain fit)."""
+        return self.models[0]
 
     def objective(self, penalty=True):
-        """The objective; without the penalty for per-block sums."""
-        model = self.model if penalty else self.model.with_params(penalty=None)
+        """The objective, as the recipe builds it; without the penalty for sums."""
+        models = self.models
         if not penalty:
-            model = model.with_params(max_norm=None)
-        return model.objective(self.n_classes, self.offset)
+            models = [m.with_params(penalty=None, max_norm=None) for m in models]
+        return models_objective(models, self.n_classes, self.offset, self.dtype)
 
     def optimizer(self):
-        """The optimizer."""
-        return self.model.make_optimizer()
+        """The optimizer, as the recipe builds it."""
+        return models_optimizer(self.models, self.n_classes, self.dtype)
 
 
-def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows):
+def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows, frozen):
     """One epoch of minibatch steps over the training ``rows`` of one block.
 
     Parameters
@@ -53,41 +63,49 @@ def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows):
         Where to start; updated (a copy on the worker) and returned.
     spec : BlockSpec
         The objective and optimizer.
-    lr : float
-        Learning rate of this epoch.
+    lr : ndarray
+        Learning rate of this epoch (per column).
     preconditioner : sklinear._engine.Preconditioner or None
         Diagonal change of variables.
     X : ndarray of shape (n_rows, n_features)
         The block.
-    y_index, weight : ndarray of shape (n_rows,)
-        Class indices and sample weights of its rows.
+    y_index : ndarray of shape (n_rows,)
+        Class indices of its rows.
+    weight : ndarray of shape (n_rows,) or (n_rows, K)
+        Sample weights of its rows (a column per model).
     rows : ndarray of int or None
         Its training rows (None: all).
+    frozen : ndarray of bool of shape (K,)
+        Models left unchanged (stopped).
 
     Returns
     -------
     state : TrainState
         After the epoch.
-    objective_sum : float
-        Sum over minibatches of their objective times their weight.
-    weight_sum : float
-        Sum of the training weights.
-    diverged : bool
-        Whether the objective stopped being finite (the state is then the
-        one passed in).
+    objective_sum : ndarray of shape (K,)
+        Each model's sum over minibatches of their objective times their
+        weight (0 where the model had no weight here).
+    weight_sum : ndarray of shape (K,)
+        Each model's sum of training weights.
+    diverged : ndarray of bool of shape (K,)
+        Models whose objective stopped being finite (their columns are then
+        those passed in).
     """
-    model = spec.model
-    n_rows = X.shape[0] if rows is None else len(rows)
-    if n_rows == 0 or not weight[rows if rows is not None else slice(None)].sum() > 0:
-        return state, 0.0, 0.0, False
+    n_models = len(spec.models)
+    weight_rows = weight if rows is None else weight[rows]
+    total = np.broadcast_to(
+        np.asarray(weight_rows, dtype=np.float64).sum(axis=0), (n_models,)
+    ).copy()
+    if len(weight_rows) == 0 or not total.max() > 0:
+        return state, np.zeros(n_models), total, np.zeros(n_models, dtype=bool)
     source = BatchSource(
         X,
         y_index,
         weight,
         rows,
-        batch_size=model.rows_per_batch(n_rows),
-        shuffle=model.shuffle,
-        dropout=model.dropout,
+        batch_size=spec.model.rows_per_batch(len(weight_rows)),
+        shuffle=spec.model.shuffle,
+        dropout=spec.model.dropout,
     )
     epoch = state.epoch
     value, diverged = run_epoch(
@@ -96,14 +114,13 @@ def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows):
         source,
         spec.optimizer(),
         lr,
+        frozen=frozen,
         preconditioner=preconditioner,
     )
     # The driver counts epochs (rounds), not blocks.
     state.epoch = epoch
-    total = float(
-        weight[rows if rows is not None else slice(None)].sum(dtype=np.float64)
-    )
-    return state, float(value[0]) * total, total, bool(diverged[0])
+    sums = np.where(total > 0, np.nan_to_num(value) * total, 0.0)
+    return state, sums, total, diverged
 
 
 def gradient_sums(params, spec, X, y_index, weight, rows):
@@ -137,19 +154,30 @@ def scores(params, spec, X, rows):
 
 
 def accuracy_sums(params, spec, X, y_index, weight, rows):
-    """Weighted count of correct predictions among ``rows``, and their weight."""
+    """Each model's correct predictions among ``rows``: weighted, weight, count.
+
+    Returns
+    -------
+    correct_weight, weight_sum, n_correct : ndarray of shape (K,)
+    """
+    n_models = len(spec.models)
     if len(rows) == 0:
-        return 0.0, 0.0, 0
-    predicted = spec.objective().decision(params, X[rows]).argmax(axis=1)
-    correct = predicted == y_index[rows]
-    w = weight[rows].astype(np.float64)
-    return float(w @ correct), float(w.sum()), int(correct.sum())
+        return np.zeros(n_models), np.zeros(n_models), np.zeros(n_models)
+    scores = spec.objective().decision(params, X[rows])
+    predicted = scores.reshape(len(rows), n_models, -1).argmax(axis=2)
+    correct = predicted == y_index[rows, None]
+    w = np.asarray(weight[rows], dtype=np.float64).reshape(len(rows), -1)
+    return (
+        (correct * w).sum(axis=0),
+        np.broadcast_to(w.sum(axis=0), (n_models,)).copy(),
+        correct.sum(axis=0).astype(np.float64),
+    )
 
 
 def scores_are_finite(params, spec, X):
-    """Whether every row of the block scores finitely (with margin)."""
+    """Whether each model scores every row of the block finitely (with margin)."""
     objective = spec.objective()
-    return bool(finite_scores(objective, params, X, max_row_norm(X))[0])
+    return finite_scores(objective, params, X, max_row_norm(X))
 
 
 def block_problem(X):
@@ -196,16 +224,17 @@ def sparse_message(kind):
     )
 
 
-def statistics(X, weight, rows, peak=None, mean=None):
-    """Partial sums of :func:`sklinear._learning_rate.feature_scales` on ``rows``.
+def statistics(X, weight, peak=None, mean=None):
+    """Partial sums of :func:`sklinear._learning_rate.feature_scales` on rows ``X``.
 
     Three passes, as in the single-machine function: the largest magnitude
-    of each column (``peak`` None), then with ``peak`` the weighted sum of
-    the scaled values, then with ``mean`` too the weighted sums of the
-    absolute and squared deviations.
+    of each column (``peak`` None), then with ``peak`` the sum of the scaled
+    values weighted by ``weight`` (those of the rows ``X``, sent by the
+    client), then with ``mean`` too the weighted sums of the absolute and
+    squared deviations.
     """
-    chunk = np.asarray(X[rows], dtype=np.float64)
-    w = np.asarray(weight[rows], dtype=np.float64)[:, None]
+    chunk = np.asarray(X, dtype=np.float64)
+    w = np.asarray(weight, dtype=np.float64)[:, None]
     if peak is None:
         return np.abs(chunk).max(axis=0, initial=0.0), float(w.sum())
     chunk /= peak

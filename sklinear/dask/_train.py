@@ -8,7 +8,6 @@ shape of the parameters, and scores of a few rows.
 """
 
 import copy
-import math
 import time
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from distributed import futures_of, wait
 
 from .._engine import apply_gradient
 from .._learning_rate import statistics_rows
+from .._recipe import weighted_accuracy
 from . import _blocks
 
 _WORKER_TIMEOUT = 60
@@ -96,6 +96,18 @@ class Blocks:
             wait(futures)
             owners = client.who_has(futures)
             placed = [sorted(owners[future.key])[0] for future in futures]
+            if self.order is not None:
+                # The shuffled copy is ours to place: block i on worker
+                # i mod n, as streamed blocks are, so that chains run side
+                # by side wherever the shuffle's tasks happened to run.
+                for i, future in enumerate(futures):
+                    target = workers[i % len(workers)]
+                    if placed[i] != target:
+                        futures[i] = client.submit(
+                            _same, future, workers=[target], pure=False
+                        )
+                        placed[i] = target
+                wait(futures)
         else:
             futures = [None] * len(bounds[:-1])
             placed = [workers[i % len(workers)] for i in range(len(futures))]
@@ -112,6 +124,15 @@ class Blocks:
                 )
             )
         self.workers = sorted({block.worker for block in self.blocks})
+
+    @property
+    def n_chains(self):
+        """Chains of the mixing mode: one per worker, at most one per block.
+
+        Counted from the cluster, not from where the blocks are, so that the
+        model does not depend on the placement.
+        """
+        return min(self.n_workers, len(self.blocks))
 
     def _wait_for_workers(self):
         """The workers' addresses, after waiting for those lost to come back.
@@ -193,18 +214,21 @@ class Blocks:
         lo, hi = np.searchsorted(rows, [block.start, block.stop])
         return rows[lo:hi] - block.start
 
-    def map(self, function, *args, rows=None):
-        """``function(*args, X, y_index, weight[, rows=local])`` on every block.
+    def map(self, function, *args, rows=None, parts=None):
+        """``function(*args, X, y_index, weight[, rows=][, part=])`` on every block.
 
         With ``rows`` (sorted global indices), each block gets its own rows
-        as local indices. Without persisted blocks, at most one block per
-        worker is computed at a time (waves), so that memory stays bounded.
+        as local indices; with ``parts`` (one per block), its own part.
+        Without persisted blocks, at most one block per worker is computed
+        at a time (waves), so that memory stays bounded.
         """
         results = [None] * len(self.blocks)
         for group in self.waves():
             futures = []
             for block in group:
                 kwargs = {} if rows is None else {"rows": self.local(rows, block)}
+                if parts is not None:
+                    kwargs["part"] = parts[block.index]
                 futures.append(self.submit(function, block, *args, **kwargs))
             for block, value in zip(group, self.client.gather(futures), strict=True):
                 results[block.index] = value
@@ -218,6 +242,10 @@ class Blocks:
         groups = list(self.by_worker().values())
         depth = max(len(group) for group in groups)
         return [[group[i] for group in groups if i < len(group)] for i in range(depth)]
+
+
+def _same(block):
+    return block
 
 
 def block_shuffle(chunks, rng):
@@ -278,28 +306,33 @@ def label_skew(y_index, chunks):
 
 
 def distributed_feature_scales(blocks, weight):
-    """:func:`sklinear._learning_rate.feature_scales`, the passes on the workers."""
+    """:func:`sklinear._learning_rate.feature_scales`, the passes on the workers.
+
+    ``weight`` (n_samples,) are the weights the statistics are weighted by
+    (one model's column); only those of the statistics rows travel.
+    """
     rows = statistics_rows(blocks.n_samples)
-    if weight[rows].sum() > 0:
-        rows = rows[weight[rows] > 0]
-    peaks = blocks.map(_peak_pass, rows=rows)
+    w = np.asarray(weight[rows], dtype=np.float64)
+    if w.sum() > 0:
+        rows, w = rows[w > 0], w[w > 0]
+    else:  # as feature_scales: no weight on these rows, count them all
+        w = np.ones(len(rows))
+    bounds = np.searchsorted(rows, [[b.start, b.stop] for b in blocks.blocks])
+    weights = [w[lo:hi] for lo, hi in bounds]
+    peaks = blocks.map(_statistics_pass, None, None, rows=rows, parts=weights)
     peak = np.max([p for p, _ in peaks], axis=0)
     total = sum(t for _, t in peaks)
     peak[peak == 0] = 1.0
-    sums = blocks.map(_statistics_pass, peak, None, rows=rows)
+    sums = blocks.map(_statistics_pass, peak, None, rows=rows, parts=weights)
     mean = np.sum(sums, axis=0) / total
-    deviations = blocks.map(_statistics_pass, peak, mean, rows=rows)
+    deviations = blocks.map(_statistics_pass, peak, mean, rows=rows, parts=weights)
     absolute = np.sum([a for a, _ in deviations], axis=0) / total
     squared = np.sum([s for _, s in deviations], axis=0) / total
     return mean * peak, absolute * peak, np.sqrt(squared) * peak
 
 
-def _peak_pass(X, y_index, weight, rows):
-    return _blocks.statistics(X, weight, rows)
-
-
-def _statistics_pass(peak, mean, X, y_index, weight, rows):
-    return _blocks.statistics(X, weight, rows, peak, mean)
+def _statistics_pass(peak, mean, X, y_index, weight, rows, part):
+    return _blocks.statistics(X[rows], part, peak, mean)
 
 
 def check_blocks(blocks):
@@ -351,8 +384,8 @@ def _scores_pass(params, spec, X, y_index, weight, rows):
 
 
 def all_scores_finite(blocks, params, spec):
-    """Whether every row of every block scores finitely."""
-    return all(blocks.map(_finite_pass, params, spec))
+    """Whether each model scores every row of every block finitely, (K,)."""
+    return np.logical_and.reduce(blocks.map(_finite_pass, params, spec))
 
 
 def _finite_pass(params, spec, X, y_index, weight):
@@ -360,13 +393,14 @@ def _finite_pass(params, spec, X, y_index, weight):
 
 
 def accuracy(blocks, params, spec, rows):
-    """Weighted accuracy on the global ``rows``, as the plain estimator's."""
+    """Each model's weighted accuracy on the global ``rows``, (K,).
+
+    As :func:`sklinear._recipe.validation`: unweighted where a model's
+    weights of ``rows`` sum to zero.
+    """
     parts = blocks.map(_accuracy_pass, params, spec, rows=rows)
-    correct = sum(p[0] for p in parts)
-    total = sum(p[1] for p in parts)
-    if total > 0:
-        return correct / total
-    return sum(p[2] for p in parts) / max(len(rows), 1)
+    correct, total, count = (sum(p[i] for p in parts) for i in range(3))
+    return weighted_accuracy(correct, total, count, len(rows))
 
 
 def _accuracy_pass(params, spec, X, y_index, weight, rows):
@@ -397,6 +431,7 @@ def mixing_epoch(
     *,
     n_chains,
     mixing_rows=None,
+    frozen=None,
 ):
     """One epoch of iterative parameter mixing; the mixed state and objective.
 
@@ -410,8 +445,15 @@ def mixing_epoch(
     result does not depend on which worker ran what or when its result
     arrived. With one chain it is exactly the plain fit's epoch over the
     blocks in that order (nothing to mix, so blocks are not split).
+
+    With ``K`` models side by side (a search's candidates times folds, each
+    with its column of sample weights), each model is mixed with its own
+    shares, and ``frozen`` (K,) models are left as they are. Returns the
+    state, each model's epoch objective (K,) and which diverged (K,).
     """
     client = blocks.client
+    n_models = len(spec.models)
+    frozen = np.zeros(n_models, dtype=bool) if frozen is None else frozen
     chains = chains_of(blocks, n_chains)
     # Copies: a round retried after a lost worker draws the same numbers.
     rngs = [copy.deepcopy(rng) for rng in (state.rng, *generators)]
@@ -426,7 +468,8 @@ def mixing_epoch(
             rows = None if train_rows is None else blocks.local(train_rows, block)
             steps += _parts(block, rows, split, rngs[c])
         schedules.append(steps)
-    objective, total, diverged = 0.0, 0.0, False
+    objective, total = np.zeros(n_models), np.zeros(n_models)
+    diverged = np.zeros(n_models, dtype=bool)
     current = state
     for position in range(max(len(steps) for steps in schedules)):
         submitted = []
@@ -438,7 +481,7 @@ def mixing_epoch(
             local.rng = rngs[c]
             shipped = client.scatter(local, workers=[block.worker], hash=False)
             future = blocks.submit(
-                _train_pass, block, shipped, spec, lr, preconditioner, rows
+                _train_pass, block, shipped, spec, lr, preconditioner, rows, frozen
             )
             submitted.append((c, future))
         results = client.gather([future for _, future in submitted])
@@ -458,13 +501,14 @@ def mixing_epoch(
         if len(finals) == 1:
             current = finals[0]
         else:
-            share = np.asarray(weights) / max(sum(weights), np.finfo(float).tiny)
-            current = _weighted_state(current, finals, share)
+            current = _weighted_state(current, finals, _shares(weights))
     current.rng = rngs[0]
     generators[:] = rngs[1:]
     current.epoch = state.epoch + 1
-    value = objective / total if total > 0 else np.nan
-    return current, np.array([value]), np.array([diverged or not math.isfinite(value)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(total > 0, objective / total, np.nan)
+    diverged |= ~np.isfinite(value) & ~frozen
+    return current, value, diverged
 
 
 def _parts(block, rows, mixing_rows, rng):
@@ -481,13 +525,33 @@ def _parts(block, rows, mixing_rows, rng):
     return [(block, np.sort(part)) for part in np.array_split(shuffled, n_parts)]
 
 
-def _train_pass(state, spec, lr, preconditioner, rows, X, y_index, weight):
+def _train_pass(state, spec, lr, preconditioner, rows, frozen, X, y_index, weight):
     return _blocks.train_block(
-        state, spec, lr, preconditioner, X, y_index, weight, rows
+        state, spec, lr, preconditioner, X, y_index, weight, rows, frozen
+    )
+
+
+def _shares(weights):
+    """Each chain's share of each model, (n_chains, K), from their weights.
+
+    A model no chain had weight for this round is unchanged in every chain:
+    equal shares keep it so.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    total = weights.sum(axis=0)
+    return np.where(
+        total > 0, weights / np.where(total > 0, total, 1.0), 1.0 / len(weights)
     )
 
 
 def _weighted_state(state, finals, share):
+    """The chains' states averaged, model by model, with ``share`` (n_chains, K).
+
+    Parameters, arrays of the optimizer state and running averages all have
+    the models' ``K * C`` columns last: each column takes its model's share.
+    """
+    n_columns = finals[0].params.shape[-1]
+    share = np.repeat(share, n_columns // share.shape[1], axis=1)
     mixed = finals[0].copy()
     mixed.params = _average([f.params for f in finals], share)
     for name, value in mixed.optimizer_state.items():

@@ -17,12 +17,14 @@ from .._engine import History
 from .._recipe import (
     check_classes,
     check_weighted_classes,
+    column_scales,
     convergence_warning,
     epoch_printer,
     finish,
     history_attributes,
     initial_loss_attributes,
     initial_loss_rows,
+    initial_losses,
     plan,
     train_run,
 )
@@ -110,8 +112,11 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : MulticlassSVMSGD or SoftmaxSGD
-        The classifier to train (cloned).
+    estimator : MulticlassSVMSGD, SoftmaxSGD or their ``*CV`` searches
+        The classifier to train (cloned). A search trains its candidates
+        times folds side by side on the workers, scores each fold's test
+        rows where they live and refits the best candidate on the cluster
+        (``mode="mixing"`` only).
     mode : {"mixing", "full_batch"}, default="mixing"
         Parameter mixing of local minibatch epochs, or exact full-batch
         gradients.
@@ -141,8 +146,9 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    estimator_ : MulticlassSVMSGD or SoftmaxSGD
-        The fitted classifier, a plain estimator.
+    estimator_ : MulticlassSVMSGD, SoftmaxSGD or their ``*CV`` searches
+        The fitted classifier (or search, with ``cv_results_``), a plain
+        estimator.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -176,7 +182,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit", "partial_fit"])],
+        "estimator": [HasMethods(["fit"])],
         "mode": [StrOptions({"mixing", "full_batch"})],
         "solver": [StrOptions({"lbfgs", "gd"})],
         "persist": ["boolean"],
@@ -236,12 +242,10 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             If a round fails more than ``max_retries`` times.
         """
         self._validate_params()
-        if not isinstance(self.estimator, BaseLinearSGD) or hasattr(
-            self.estimator, "cv"
-        ):
+        if not isinstance(self.estimator, BaseLinearSGD):
             raise TypeError(
-                "DaskSGD trains MulticlassSVMSGD or SoftmaxSGD; got "
-                f"{type(self.estimator).__name__}."
+                "DaskSGD trains MulticlassSVMSGD, SoftmaxSGD or their *CV "
+                f"searches; got {type(self.estimator).__name__}."
             )
         with restored_on_failure(self):
             client = _client()
@@ -257,49 +261,81 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _fit_estimator(self, client, X, y, sample_weight):
         """The training recipe, with the data's passes on the workers."""
         estimator = clone(self.estimator)
+        if hasattr(estimator, "cv"):
+            return self._fit_search(estimator, client, X, y, sample_weight)
         spec = validated_spec(estimator)
-        n_samples, n_features = X.shape
-        if len(y) != n_samples:
-            raise ValueError(f"y has {len(y)} labels but X has {n_samples} rows.")
-        check_classification_targets(y)
-        classes = np.unique(y)
-        check_classes(spec.name, classes)
-        y_index = np.searchsorted(classes, y)
-        weight = spec.sample_weights(
-            n_samples, X.dtype, y_index, sample_weight, classes
-        )
-        check_weighted_classes(weight, y_index, classes)
+        classes, y_index, weight = _encoded(spec, X, y, sample_weight)
         lbfgs = self.mode == "full_batch" and self.solver == "lbfgs"
         if lbfgs:
             _check_lbfgs(spec.objective(len(classes)))
+        blocks = self._blocks(client, X, spec, y_index, weight)
+        run, history, done, fitted = self._train(
+            blocks, [spec], len(classes), lbfgs=lbfgs
+        )
+        if done.diverged[0]:
+            raise spec.divergence_error(run.state.epoch, run.learning_rates[0])
+        convergence_warning(spec, history, run.learning_rates[0], stacklevel=5)
+        fitted.update(history_attributes(run, history))
+        store_fit(estimator, run, done, classes, fitted)
+        estimator.n_features_in_ = X.shape[1]
+        return estimator
+
+    def _blocks(self, client, X, spec, y_index, weight):
+        """The blocks of ``X`` on the workers (shuffled if so), checked."""
         order = self._block_order(spec, X.chunks[0], y_index)
         blocks = Blocks(client, X, y_index, weight, self.persist, order=order)
-        y_index, weight = blocks.y_index, blocks.weight
         self.n_retries_ = 0
         self._retrying(0, lambda: check_blocks(blocks), blocks)
-        scales = self._retrying(
-            0, lambda: distributed_feature_scales(blocks, weight), blocks
+        return blocks
+
+    def _train(self, blocks, specs, n_classes, *, lbfgs=False):
+        """The recipe's run of ``len(specs)`` models on the blocks' weight columns.
+
+        Returns the run, its history, :func:`sklinear._recipe.finish`'s
+        models and, for one model, its initial-loss attributes. With more
+        (a search), a model that diverges is frozen while the others go on.
+        """
+        n_models = len(specs)
+        weights = blocks.weight
+        scales = column_scales(
+            weights,
+            lambda column: self._retrying(
+                0, lambda: distributed_feature_scales(blocks, column), blocks
+            ),
         )
-        run = plan([spec], n_features, X.dtype, y_index, weight, len(classes), [scales])
-        block_spec = BlockSpec(spec, len(classes), run.offset)
+        dtype = blocks.X.dtype
+        run = plan(
+            specs, blocks.n_features, dtype, blocks.y_index, weights, n_classes, scales
+        )
+        block_spec = BlockSpec(specs, n_classes, run.offset, dtype)
 
         def scores(params, rows):
             return self._retrying(
                 0, lambda: gather_scores(blocks, params, block_spec, rows), blocks
             )
 
+        def all_finite(params):
+            return self._retrying(
+                0, lambda: all_scores_finite(blocks, params, block_spec), blocks
+            )
+
         rows = initial_loss_rows(run)
-        fitted = initial_loss_attributes(run, scores(run.state.params, rows), rows)
+        initial = scores(run.state.params, rows)
+        fitted = {}
+        if n_models == 1:
+            fitted = initial_loss_attributes(run, initial, rows)
+            initial = [fitted["initial_loss_"]]
+        else:
+            initial = initial_losses(run, initial, rows)
         validate = None
         if run.val_rows is not None:
 
             def validate(params):
-                value = self._retrying(
+                return self._retrying(
                     0,
                     lambda: accuracy(blocks, params, block_spec, run.val_rows),
                     blocks,
                 )
-                return np.array([value])
 
         if lbfgs:
             history = self._lbfgs(run, blocks, block_spec)
@@ -308,28 +344,31 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 run,
                 epoch=self._epoch(run, blocks, block_spec),
                 validate=validate,
-                on_epoch=epoch_printer(spec),
-                initial=[fitted["initial_loss_"]],
+                on_epoch=epoch_printer(run.spec) if n_models == 1 else None,
+                initial=initial,
+                stop_on_divergence=n_models == 1,
             )
-        done = finish(
-            run,
-            history,
-            scores,
-            lambda params: np.array(
-                [
-                    self._retrying(
-                        0, lambda: all_scores_finite(blocks, params, block_spec), blocks
-                    )
-                ]
-            ),
-        )
-        if done.diverged[0]:
-            raise spec.divergence_error(run.state.epoch, run.learning_rates[0])
-        convergence_warning(spec, history, run.learning_rates[0], stacklevel=5)
-        fitted.update(history_attributes(run, history))
-        store_fit(estimator, run, done, classes, fitted)
-        estimator.n_features_in_ = n_features
-        return estimator
+        return run, history, finish(run, history, scores, all_finite), fitted
+
+    def _fit_search(self, search, client, X, y, sample_weight):
+        """A ``*CV`` search: its candidates times folds trained on the blocks.
+
+        The search's own steps (candidates, folds, scoring, ``cv_results_``,
+        refit) with the training of its ``K`` models on the workers
+        (:meth:`_train`), their scores computed where the test rows live,
+        and the best candidate refitted by this wrapper.
+        """
+        if self.mode != "mixing":
+            raise ValueError(
+                f"DaskSGD trains a search ({type(search).__name__}) with "
+                f"mode='mixing' only, got mode={self.mode!r}: the search trains "
+                "its candidates with minibatch steps. Use mode='mixing', or "
+                "fit DaskSGD(mode='full_batch') on the plain estimator with "
+                "the chosen parameters."
+            )
+        search._search(X, y, sample_weight, backend=_ClusterSearch(self, client, X))
+        search.n_features_in_ = X.shape[1]
+        return search
 
     def _block_order(self, spec, chunks, y_index):
         """The rows' order for the blocks (:func:`._train.block_shuffle`), or None.
@@ -355,7 +394,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         state = run.state
         generators = []
-        n_chains = min(len(blocks.workers), len(blocks.blocks))
+        n_chains = blocks.n_chains
         if self.mode == "mixing" and n_chains > 1:
             seeds = state.rng.integers(np.iinfo(np.int32).max, size=n_chains)
             generators = [np.random.default_rng(seed) for seed in seeds[1:]]
@@ -377,6 +416,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                         generators,
                         n_chains=n_chains,
                         mixing_rows=mixing_rows,
+                        frozen=frozen,
                     ),
                     blocks,
                 )
@@ -594,6 +634,114 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "estimator_")
+
+
+class _ClusterSearch:
+    """How a ``*CV`` search trains and scores on the blocks of a cluster.
+
+    The backend of :meth:`sklinear._cv.BaseLinearSGDCV._search` for
+    :class:`DaskSGD`: the candidates times folds are trained side by side on
+    the workers (:meth:`DaskSGD._train`), each fold's test rows are scored
+    where they live (only predictions travel), and the best candidate is
+    refitted by the wrapper.
+    """
+
+    def __init__(self, wrapper, client, X):
+        self.wrapper, self.client, self.X = wrapper, client, X
+        self.blocks = None
+
+    def train(self, models, y_index, weights, n_classes):
+        """The models trained on the workers, as ``train_models`` returns them."""
+        specs = [validated_spec(model) for model in models]
+        if len(specs) == 1:  # one trainable fold of one candidate
+            weights = weights[:, 0]
+        self.blocks = self.wrapper._blocks(
+            self.client, self.X, specs[0], y_index, weights
+        )
+        _, history, done, _ = self.wrapper._train(self.blocks, specs, n_classes)
+        return done.models, done.diverged, done.temperatures, history.n_iter
+
+    def test_rows(self, y, test):
+        """A fold's test rows, lazily (never computed here), and their labels."""
+        return self.X[test], y[test]
+
+    def scored(self, model, test, X_test):
+        """A stand-in for ``model`` that predicts ``X_test`` on the workers."""
+        return _FoldPredictions(model, self.blocks, test, X_test)
+
+    def refit(self, model, labels, sample_weight):
+        """``model`` fitted on the cluster by the wrapper's settings."""
+        self.blocks = None  # the search's blocks go before the refit's come
+        wrapper = clone(self.wrapper).set_params(estimator=model)
+        return wrapper.fit(self.X, labels, sample_weight=sample_weight).estimator_
+
+
+class _FoldPredictions(ClassifierMixin, BaseEstimator):
+    """A fitted model's outputs on one fold's test rows, computed on the workers.
+
+    What the search's scorer calls: ``predict``, ``predict_proba``,
+    ``predict_log_proba`` and ``decision_function`` of the fold's test rows
+    (``X_test``, a lazy dask array that is never computed), each the fitted
+    model's own method applied where the rows live; only the outputs travel.
+    """
+
+    def __init__(self, model, blocks, test, X_test):
+        self.model = model
+        self.blocks = blocks
+        self.test = test
+        self.X_test = X_test
+
+    @property
+    def classes_(self):
+        return self.model.classes_
+
+    def predict(self, X):
+        return self._on_workers("predict", X)
+
+    def predict_proba(self, X):
+        return self._on_workers("predict_proba", X)
+
+    def predict_log_proba(self, X):
+        return self._on_workers("predict_log_proba", X)
+
+    def decision_function(self, X):
+        return self._on_workers("decision_function", X)
+
+    def _on_workers(self, method, X):
+        if X is not self.X_test:
+            raise ValueError(
+                "The search's scorer can only score the fold's test rows it was given."
+            )
+        blocks = self.blocks
+        rows = np.asarray(self.test)
+        if blocks.order is not None:  # positions in the shuffled blocks
+            rows = np.argsort(blocks.order)[rows]
+        by_position = np.argsort(rows, kind="stable")
+        parts = blocks.map(_predict_pass, self.model, method, rows=rows[by_position])
+        outputs = np.concatenate([p for p in parts if p is not None])
+        result = np.empty_like(outputs)
+        result[by_position] = outputs
+        return result
+
+
+def _predict_pass(model, method, X, y_index, weight, rows):
+    if len(rows) == 0:
+        return None
+    return getattr(model, method)(X[rows])
+
+
+def _encoded(spec, X, y, sample_weight):
+    """Classes, class indices and the sample weights of a plain fit."""
+    n_samples = X.shape[0]
+    if len(y) != n_samples:
+        raise ValueError(f"y has {len(y)} labels but X has {n_samples} rows.")
+    check_classification_targets(y)
+    classes = np.unique(y)
+    check_classes(spec.name, classes)
+    y_index = np.searchsorted(classes, y)
+    weight = spec.sample_weights(n_samples, X.dtype, y_index, sample_weight, classes)
+    check_weighted_classes(weight, y_index, classes)
+    return classes, y_index, weight
 
 
 def _client():
