@@ -77,10 +77,14 @@ def _cluster(n_workers, memory_limit="auto", malloc_trim="dask"):
     import dask
     from distributed import Client, LocalCluster
 
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
-    if malloc_trim == "unset":
-        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    # dask.config.set merges dictionaries: a key is removed from the
+    # configuration itself, and put back once the workers have started.
+    environ = dask.config.config.get("distributed", {}).get("nanny", {})
+    environ = environ.get("pre-spawn-environ", {})
+    saved = {}
+    if malloc_trim == "unset" and "MALLOC_TRIM_THRESHOLD_" in environ:
+        saved["MALLOC_TRIM_THRESHOLD_"] = environ.pop("MALLOC_TRIM_THRESHOLD_")
+    try:
         cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
@@ -90,6 +94,8 @@ def _cluster(n_workers, memory_limit="auto", malloc_trim="dask"):
             silence_logs=50,
             env=WORKER_ENV,
         )
+    finally:
+        environ.update(saved)
     return cluster, Client(cluster)
 
 
