@@ -1,6 +1,6 @@
 """Distributed training with sklinear.dask against the in-memory fit.
 
-Three sections, each on ``distributed.LocalCluster`` workers that are
+Four sections, each on ``distributed.LocalCluster`` workers that are
 separate processes with one thread each (``OMP_NUM_THREADS`` and
 ``OPENBLAS_NUM_THREADS`` set to 1 in the workers):
 
@@ -15,6 +15,12 @@ separate processes with one thread each (``OMP_NUM_THREADS`` and
   which is what separates the cost of the work from the cost of waiting.
   This machine has 2 cores: 2 workers cannot beat one process by more than
   2x, and the client and scheduler share the cores.
+- ``gather``: the cause of the workers' slow epochs. The engine gathers
+  each minibatch with ``np.take(X, rows, axis=0, out=buffer,
+  mode="clip")``, which copies the whole of ``X`` first when its data are
+  not aligned; blocks that travelled between workers can arrive unaligned.
+  Times the gather on an aligned and an unaligned block, and inspects the
+  blocks as a mixing fit places them (rows shuffled between the workers).
 - ``accuracy``: the acceptance of issue 20. On the dev subset (``--data``,
   its ``X_val`` held out) and on the whole training file (``--full-data``,
   the last 10,000 rows of a fixed permutation held out, the other 40,000
@@ -288,6 +294,124 @@ def epoch_times(X, y, epochs, workers, repeats, threads, malloc_trim=("dask",)):
     for entry in results.values():
         entry["x_in_memory"] = entry["wall_s"] / base
     return {"runs": results, "load_average": load, "epochs": epochs, "repeats": repeats}
+
+
+def _gather_times(X, n_rows, repeats, rng):
+    """Median ms of the engine's gather and of fancy indexing on ``X``."""
+    buffer = np.empty((n_rows, X.shape[1]), dtype=X.dtype)
+    times = {"np.take(out=, mode='clip')": [], "X[rows]": []}
+    for _ in range(repeats):
+        rows = np.sort(rng.permutation(X.shape[0])[:n_rows])
+        start = time.perf_counter()
+        np.take(X, rows, axis=0, out=buffer, mode="clip")
+        times["np.take(out=, mode='clip')"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        X[rows]
+        times["X[rows]"].append(time.perf_counter() - start)
+    return {name: 1e3 * median(values) for name, values in times.items()}
+
+
+def gather_alignment(n_samples, n_features, repeats, batch=256):
+    """The minibatch gather on an aligned and on an unaligned float32 block.
+
+    ``sklinear._engine.BatchSource`` gathers each minibatch with
+    ``np.take(X, rows, axis=0, out=buffer, mode="clip")``. NumPy's take
+    wants an aligned C-contiguous source and otherwise copies the whole of
+    ``X`` first, on every call; fancy indexing does not.
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Shape of the block.
+    repeats : int
+        Gathers timed (medians reported).
+    batch : int, default=256
+        Rows per gather.
+
+    Returns
+    -------
+    dict
+        By layout, ``aligned`` or ``unaligned`` (the data one byte off), the
+        median milliseconds of each gather; and of one aligned copy of the
+        unaligned block.
+    """
+    raw = np.zeros(n_samples * n_features * 4 + 8, dtype=np.uint8)
+    layouts = {
+        "aligned": raw[:-8].view(np.float32).reshape(n_samples, n_features),
+        "unaligned": raw[1:-7].view(np.float32).reshape(n_samples, n_features),
+    }
+    rng = np.random.default_rng(0)
+    results = {}
+    for name, X in layouts.items():
+        X[...] = 1.0
+        results[name] = {"flags.aligned": bool(X.flags.aligned)} | _gather_times(
+            X, batch, repeats, rng
+        )
+    start = time.perf_counter()
+    np.require(layouts["unaligned"], requirements="CA")
+    results["aligned copy of the unaligned block, ms"] = 1e3 * (
+        time.perf_counter() - start
+    )
+    return results
+
+
+def _block_report(X, repeats=10):
+    """Alignment of a block on its worker and its gather times (run there)."""
+    return {
+        "aligned": bool(X.flags.aligned),
+        "c_contiguous": bool(X.flags.c_contiguous),
+        "address_mod_64": int(X.ctypes.data % 64),
+    } | _gather_times(X, min(256, len(X)), repeats, np.random.default_rng(0))
+
+
+def block_alignment(X, y, n_workers, n_blocks=4):
+    """The blocks as ``DaskSGD`` places them on the workers: are they aligned?
+
+    Builds the blocks as a mixing fit does (``sklinear.dask._train.Blocks``
+    with the block shuffle: rows move between the workers) and inspects each
+    block where it lives. Private API: returns None if it changed.
+
+    Parameters
+    ----------
+    X, y : ndarray
+        Data and labels.
+    n_workers : int
+        Workers of the cluster.
+    n_blocks : int, default=4
+        Row blocks.
+
+    Returns
+    -------
+    list of dict or None
+        Per block: its worker, ``aligned``, the data's address modulo 64 and
+        the median gather times on it.
+    """
+    import dask.array as da
+
+    try:
+        from sklinear.dask._train import Blocks, block_shuffle
+    except ImportError:  # pragma: no cover - the private API moved
+        return None
+    cluster, client = _cluster(n_workers)
+    try:
+        X_dask = client.persist(da.from_array(X, chunks=(-(-len(X) // n_blocks), -1)))
+        y_index = np.unique(y, return_inverse=True)[1]
+        weight = np.ones(len(y), dtype=X.dtype)
+        try:
+            order = block_shuffle(X_dask.chunks[0], np.random.default_rng(0))
+            blocks = Blocks(client, X_dask, y_index, weight, True, order=order)
+        except TypeError:  # pragma: no cover - the private API changed
+            return None
+        reports = []
+        for block in blocks.blocks:
+            report = client.submit(
+                _block_report, block.future, workers=[block.worker], pure=False
+            ).result()
+            reports.append({"block": block.index, "worker": block.worker} | report)
+        return reports
+    finally:
+        client.close()
+        cluster.close()
 
 
 def dev_split(path):
@@ -694,6 +818,50 @@ def report(results):
             ),
             "",
         ]
+    if "gather" in results:
+        g = results["gather"]
+        micro = g["micro"]
+        methods = [k for k in micro["aligned"] if k != "flags.aligned"]
+        lines += [
+            "## The minibatch gather and the blocks' alignment",
+            "",
+            "Median ms per gather of 256 sorted random rows from one block "
+            "(the engine's `np.take(X, rows, axis=0, out=buffer, mode='clip')`, "
+            "and `X[rows]`), the block's data aligned or one byte off; load "
+            f"{g['load_average']}. One aligned copy of the unaligned block takes "
+            f"{micro['aligned copy of the unaligned block, ms']:.1f} ms.",
+            "",
+            markdown_table(
+                ["block", *methods],
+                [
+                    [name, *(f"{micro[name][m]:.3f}" for m in methods)]
+                    for name in ("aligned", "unaligned")
+                ],
+            ),
+            "",
+        ]
+        for n_workers, blocks in g["blocks"].items():
+            if not blocks:
+                continue
+            lines += [
+                f"Blocks as a mixing fit places them ({n_workers} worker(s), "
+                "rows shuffled between the blocks), inspected on their workers:",
+                "",
+                markdown_table(
+                    ["block", "worker", "aligned", "address mod 64", *methods],
+                    [
+                        [
+                            b["block"],
+                            b["worker"],
+                            b["aligned"],
+                            b["address_mod_64"],
+                            *(f"{b[m]:.3f}" for m in methods),
+                        ]
+                        for b in blocks
+                    ],
+                ),
+                "",
+            ]
     if "accuracy" in results:
         rows = results["accuracy"]
         for data_name in dict.fromkeys(row["data"] for row in rows):
@@ -788,8 +956,8 @@ def main(argv=None):
     parser.add_argument(
         "--sections",
         nargs="+",
-        choices=("epoch", "accuracy", "memory"),
-        default=["epoch", "accuracy", "memory"],
+        choices=("epoch", "gather", "accuracy", "memory"),
+        default=["epoch", "gather", "accuracy", "memory"],
     )
     parser.add_argument(
         "--full-data",
@@ -868,6 +1036,20 @@ def main(argv=None):
             args.threads,
             args.malloc_trim,
         )
+        del X, y
+    if "gather" in args.sections:
+        if args.quick:
+            X, y = synthetic_classification(2000, 64)
+        elif args.data is None:
+            X, y = synthetic_classification(50_000, 3072)
+        else:
+            X, y, _ = tiled_cifar(args.data, 50_000)
+        rows = -(-len(X) // 4)
+        results["gather"] = {
+            "micro": gather_alignment(rows, X.shape[1], 5 if args.quick else 30),
+            "blocks": {n: block_alignment(X, y, n) for n in args.epoch_workers},
+            "load_average": machine_info()["load_average"],
+        }
         del X, y
     if "accuracy" in args.sections:
         datasets = {}

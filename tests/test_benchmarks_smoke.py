@@ -185,6 +185,8 @@ def test_bench_dask_quick(tmp_path):
     runs = results["epoch"]["runs"]
     assert set(runs) == {"in memory", "1 worker(s)", "2 worker(s)"}
     assert all(run["wall_s"] is not None for run in runs.values())
+    micro = results["gather"]["micro"]
+    assert micro["aligned"]["flags.aligned"] and not micro["unaligned"]["flags.aligned"]
     rows = results["accuracy"]
     assert {row["features"] for row in rows} == {"raw pixels", "HOG + color"}
     assert all(0 <= row["distributed"] <= 1 for row in rows)
