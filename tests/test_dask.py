@@ -148,6 +148,35 @@ def test_block_shuffle_is_a_random_partition_with_the_block_sizes():
     )
 
 
+def test_blocks_kept_on_the_workers_are_aligned(two_workers):
+    # An unaligned block makes every minibatch gather copy the whole block;
+    # the blocks, labels and weights the fit keeps are aligned, whatever
+    # way they travelled.
+    from sklinear.dask._train import Blocks, aligned
+
+    raw = np.zeros(4 * 600 + 8, dtype=np.uint8)
+    unaligned = raw[1:-7].view(np.float32).reshape(60, 10)
+    assert not unaligned.flags.aligned
+    fixed = aligned(unaligned)
+    assert fixed.flags.aligned and fixed.flags.c_contiguous
+    np.testing.assert_array_equal(fixed, unaligned)
+    assert aligned(fixed) is fixed
+
+    X, y = _digits()
+    X_dask = da.from_array(X, chunks=(450, 64))
+    for persist, order in (
+        (True, None),
+        (True, np.arange(len(y))[::-1]),
+        (False, None),
+    ):
+        blocks = Blocks(two_workers, X_dask, y, np.ones(len(y)), persist, order=order)
+        for block in blocks.blocks:
+            for future in (blocks.data(block), block.y_index, block.weight):
+                flags = two_workers.submit(lambda a: a.flags.aligned, future).result()
+                assert flags, (persist, block.index)
+            blocks.release(block)
+
+
 def test_label_skew_tells_sorted_rows_from_shuffled_ones():
     from sklinear.dask._train import label_skew
 
