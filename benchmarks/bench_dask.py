@@ -75,10 +75,24 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 def _cluster(n_workers, memory_limit="auto", malloc_trim="dask"):
     """A LocalCluster of one-thread worker processes and its client.
 
-    ``malloc_trim="unset"`` removes ``MALLOC_TRIM_THRESHOLD_`` from the
-    environment distributed's nanny gives its workers (65536 by default,
-    ``distributed.nanny.pre-spawn-environ``), so that glibc keeps its
-    dynamic trim and mmap thresholds, as in a plain Python process.
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes.
+    memory_limit : str or int, default="auto"
+        Memory limit of each worker.
+    malloc_trim : {"dask", "unset"}, default="dask"
+        ``"unset"`` removes ``MALLOC_TRIM_THRESHOLD_`` from the environment
+        distributed's nanny gives its workers (65536 by default,
+        ``distributed.nanny.pre-spawn-environ``), so that glibc keeps its
+        dynamic trim and mmap thresholds, as in a plain Python process.
+
+    Returns
+    -------
+    cluster : distributed.LocalCluster
+        The cluster.
+    client : distributed.Client
+        Its client.
     """
     import dask
     from distributed import Client, LocalCluster
