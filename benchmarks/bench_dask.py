@@ -32,6 +32,12 @@ separate processes with one thread each (``OMP_NUM_THREADS`` and
   5 and 10 epochs (``tol=None``) and at the defaults (with each fit's
   ``n_iter_``); ``random_state=0`` everywhere. The difference is set
   against one binomial standard error of the held-out accuracy.
+- ``search``: the one-pass search ``SoftmaxSGDCV()`` at its defaults (its
+  4 alphas x 5 folds, 20 models side by side) on raw pixels of the dev
+  subset (``--data``; rows in the file's order) in memory and through
+  ``DaskSGD`` with 1 and 2 workers x 4 blocks: seconds, the chosen alpha,
+  the best mean cross-validation score and the held-out accuracy of the
+  refitted model.
 - ``memory``: data larger than the workers' memory: 2 workers with
   ``memory_limit`` each (default 1 GiB) train on a lazily generated array
   of ``--large-gib`` GiB (synthetic Gaussian classes, every block made from
@@ -647,6 +653,63 @@ def accuracy(datasets, features, estimators, settings, workers, cache=None, thre
     return rows
 
 
+def search_times(split, workers, threads=1):
+    """``SoftmaxSGDCV()`` in memory and through ``DaskSGD``, timed.
+
+    Parameters
+    ----------
+    split : tuple
+        ``X_train, y_train, X_test, y_test`` of uint8 pixels.
+    workers : sequence of int
+        Worker counts of the distributed searches (4 blocks each).
+    threads : int, default=1
+        BLAS threads of the in-memory search.
+
+    Returns
+    -------
+    dict
+        By run: seconds, chosen alpha, best mean CV score, held-out accuracy,
+        the epochs of each candidate's longest fold.
+    """
+    import dask.array as da
+
+    from sklinear import SoftmaxSGDCV
+    from sklinear.dask import DaskSGD
+
+    train, test = feature_sets("search", split, ["raw pixels"])["raw pixels"]
+    y, y_test = split[1], split[3]
+
+    def entry(seconds, search):
+        return {
+            "seconds": seconds,
+            "alpha": search.best_params_["alpha"],
+            "best_score": float(search.best_score_),
+            "held_out": float(search.score(test, y_test)),
+            "max_n_iter": [int(n) for n in search.cv_results_["max_n_iter"]],
+            "load_average": machine_info()["load_average"],
+        }
+
+    with blas_threads(threads), quiet_convergence():
+        seconds, fitted = time_call(SoftmaxSGDCV(random_state=0).fit, train, y)
+    results = {f"in memory ({threads} BLAS thread(s))": entry(seconds, fitted)}
+    for n_workers in workers:
+        cluster, client = _cluster(n_workers)
+        try:
+            X_dask = client.persist(
+                da.from_array(train, chunks=(-(-len(train) // 4), -1))
+            )
+            wrapper = DaskSGD(SoftmaxSGDCV(random_state=0))
+            with quiet_convergence():
+                seconds, fitted = time_call(wrapper.fit, X_dask, y)
+            results[f"{n_workers} worker(s) x 4 blocks"] = entry(
+                seconds, fitted.estimator_
+            )
+        finally:
+            client.close()
+            cluster.close()
+    return results
+
+
 def paired_se(right_a, right_b):
     """Standard error of the difference of two accuracies on the same rows.
 
@@ -928,6 +991,29 @@ def report(results):
                 f"{part[-1]['load_average']}.",
                 "",
             ]
+    if "search" in results:
+        lines += [
+            "## The one-pass search, SoftmaxSGDCV() at its defaults",
+            "",
+            "Raw pixels (minus the training mean, /64) of the dev subset, "
+            "rows in the file's order; 4 alphas x 5 folds trained side by side.",
+            "",
+            markdown_table(
+                ["run", "seconds", "alpha", "best CV score", "held-out", "load"],
+                [
+                    [
+                        name,
+                        f"{e['seconds']:.1f}",
+                        f"{e['alpha']:g}",
+                        f"{e['best_score']:.4f}",
+                        f"{e['held_out']:.4f}",
+                        str(e["load_average"]),
+                    ]
+                    for name, e in results["search"].items()
+                ],
+            ),
+            "",
+        ]
     if "memory" in results:
         m = results["memory"]
         peaks = ", ".join(f"{v:.2f}" for v in m["peak_rss_gib"].values())
@@ -970,8 +1056,8 @@ def main(argv=None):
     parser.add_argument(
         "--sections",
         nargs="+",
-        choices=("epoch", "gather", "accuracy", "memory"),
-        default=["epoch", "gather", "accuracy", "memory"],
+        choices=("epoch", "gather", "accuracy", "search", "memory"),
+        default=["epoch", "gather", "accuracy", "search", "memory"],
     )
     parser.add_argument(
         "--full-data",
@@ -1097,6 +1183,9 @@ def main(argv=None):
                 cache=args.cache,
                 threads=args.threads,
             )
+    if "search" in args.sections and (args.quick or args.data is not None):
+        split = quick_split() if args.quick else dev_split(args.data)
+        results["search"] = search_times(split, args.epoch_workers, args.threads)
     if "memory" in args.sections:
         gib = 0.05 if args.quick else args.large_gib
         results["memory"] = memory(

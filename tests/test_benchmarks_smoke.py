@@ -190,9 +190,13 @@ def test_bench_dask_quick(tmp_path):
     rows = results["accuracy"]
     assert {row["features"] for row in rows} == {"raw pixels", "HOG + color"}
     assert all(0 <= row["distributed"] <= 1 for row in rows)
+    search = results["search"]
+    assert len(search) == 3 and all(0 <= e["held_out"] <= 1 for e in search.values())
+    assert all(e["alpha"] in (1e-5, 1e-4, 1e-3, 1e-2) for e in search.values())
     memory = results["memory"]
     assert 0 <= memory["test_accuracy"] <= 1 and memory["peak_rss_gib"]
     assert "Larger than memory" in markdown and "Held-out accuracy" in markdown
+    assert "The one-pass search" in markdown
 
 
 def test_bench_array_api_quick(tmp_path):
