@@ -29,13 +29,17 @@ class BlockSpec:
         Center of the data (see :class:`sklinear._engine.LinearObjective`).
     dtype : dtype
         Dtype of the parameters.
+    batch_size : int
+        Rows per minibatch, as the plain fit chooses them for the whole
+        training data (a block's part may hold fewer).
     """
 
-    def __init__(self, models, n_classes, offset, dtype):
+    def __init__(self, models, n_classes, offset, dtype, batch_size):
         self.models = list(models)
         self.n_classes = n_classes
         self.offset = offset
         self.dtype = np.dtype(dtype)
+        self.batch_size = batch_size
 
     @property
     def model(self):
@@ -103,7 +107,7 @@ def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows, froze
         y_index,
         weight,
         rows,
-        batch_size=spec.model.rows_per_batch(len(weight_rows)),
+        batch_size=min(spec.batch_size, len(weight_rows)),
         shuffle=spec.model.shuffle,
         dropout=spec.model.dropout,
     )

@@ -307,7 +307,10 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         run = plan(
             specs, blocks.n_features, dtype, blocks.y_index, weights, n_classes, scales
         )
-        block_spec = BlockSpec(specs, n_classes, run.offset, dtype)
+        batch_size = run.spec.rows_per_batch(
+            run.n_training_rows, blocks.n_features, n_classes
+        )
+        block_spec = BlockSpec(specs, n_classes, run.offset, dtype, batch_size)
 
         def scores(params, rows):
             return self._retrying(
@@ -398,7 +401,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.mode == "mixing" and n_chains > 1:
             seeds = state.rng.integers(np.iinfo(np.int32).max, size=n_chains)
             generators = [np.random.default_rng(seed) for seed in seeds[1:]]
-        mixing_rows = _MIXING_BATCHES * run.spec.rows_per_batch(run.n_training_rows)
+        mixing_rows = _MIXING_BATCHES * block_spec.batch_size
         rounds = [0]
 
         def epoch(lr, frozen):
