@@ -296,6 +296,9 @@ def report(results):
                 cells = [f"> {entry['fit_s']:.0f} s cap", "", ""]
             elif "error" in entry:
                 cells = [entry["error"][:60], "", ""]
+            elif "accuracy" not in entry:
+                # No result: every C of the best-C search failed or hit the cap.
+                cells = ["no result", "", ""]
             else:
                 label = model
                 if "C" in entry:

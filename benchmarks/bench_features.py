@@ -941,7 +941,8 @@ def full_classifiers(n_samples, names):
     ``linearsvc`` is Coates et al.'s own classifier: a one-vs-rest L2-SVM
     (squared hinge) with their C = 100 on the mean loss, which is
     LinearSVC's C = 100 / n_samples (their bias is a regularized constant
-    feature, as liblinear's).
+    feature, as liblinear's); ``svm_ovr`` is the same loss trained by
+    minibatch SGD at the defaults (``svm_ovr+alpha=0.01`` is their C).
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
@@ -952,6 +953,7 @@ def full_classifiers(n_samples, names):
         "linearsvc": lambda: LinearSVC(C=100 / n_samples, dual=False),
         "softmax": lambda: SoftmaxSGD(random_state=0),
         "svm_sq": lambda: MulticlassSVMSGD(loss="squared_hinge", random_state=0),
+        "svm_ovr": lambda: MulticlassSVMSGD(loss="ovr_squared_hinge", random_state=0),
         "softmax_cv": lambda: SoftmaxSGDCV(random_state=0),
         "recipe_svm": lambda: MulticlassSVMSGD(
             loss="squared_hinge", **RECIPE, max_iter=RECIPE_EPOCHS, random_state=0

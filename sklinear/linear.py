@@ -191,14 +191,22 @@ class MulticlassSVMSGD(BaseLinearSGD):
 
     Parameters
     ----------
-    loss : {"hinge", "squared_hinge", "smooth_hinge"}, default="hinge"
+    loss : {"hinge", "squared_hinge", "smooth_hinge", "ovr_squared_hinge"}, \
+default="hinge"
         Hinge, each hinge term squared, or each hinge term smoothed
         quadratically over a width ``smoothing`` (Huberized: ``v**2 / (2 *
         smoothing)`` for a violation ``0 < v <= smoothing``, ``v - smoothing
         / 2`` beyond; ``sklinear.losses.LOSSES["smooth_hinge"]``), which
-        has a Lipschitz gradient.
+        has a Lipschitz gradient. ``"ovr_squared_hinge"`` is the
+        one-vs-rest L2-SVM of ``LinearSVC`` (and of Coates et al.'s
+        feature-learning papers): each class's score is a binary SVM of
+        that class against the rest, ``sum_j max(0, margin - t_j s_j)**2``
+        with ``t_j = 1`` for the correct class and ``-1`` for the others
+        (``sklinear.losses.one_vs_rest_squared_hinge``); ``LinearSVC(C)``
+        is ``alpha = 1 / (C * n_samples)``.
     multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
-        Sum over the wrong classes, or the largest violation only.
+        Sum over the wrong classes, or the largest violation only. Ignored
+        by ``"ovr_squared_hinge"``.
     margin : float, default=1.0
         Required gap between the correct score and the others, >= 0. With L2
         regularization only the ratio of ``margin`` to the weight scale
@@ -462,8 +470,8 @@ _GRID_PARAMETERS_DOC = """
         naming the split; "raise" raises instead.
 """
 
-_SVM_LOSS_DOC = """    loss : {"hinge", "squared_hinge", "smooth_hinge"}, \
-default="hinge"
+_SVM_LOSS_DOC = """    loss : {"hinge", "squared_hinge", "smooth_hinge", \
+"ovr_squared_hinge"}, default="hinge"
         As in MulticlassSVMSGD.
     multi_class : {"weston_watkins", "crammer_singer"}, default="weston_watkins"
         As in MulticlassSVMSGD.

@@ -38,6 +38,7 @@ __all__ = [
     "expected_initial_loss",
     "log_softmax",
     "multiclass_hinge",
+    "one_vs_rest_squared_hinge",
     "smooth_multiclass_hinge",
     "softmax_cross_entropy",
 ]
@@ -251,6 +252,69 @@ def _violations(scores, labels, margin, multi_class, n_models):
     return violation
 
 
+def one_vs_rest_squared_hinge(scores, y, sample_weight, *, margin=1.0):
+    """One-vs-rest squared hinge (the L2-SVM) and its gradient in the scores.
+
+    Each class's score is a binary SVM of its class against the rest:
+    ``L_i = sum_j max(0, margin - t_ij * s_j)**2`` with ``t_ij = 1`` for the
+    correct class and ``-1`` for the others. Unlike the multiclass hinges,
+    which look at the differences ``s_j - s_{y_i}``, every score is pushed
+    past its own margin: liblinear's ``LinearSVC`` (``loss="squared_hinge"``,
+    one-vs-rest) and Coates et al.'s classifier minimize this loss, with a
+    mean over the rows and an L2 penalty.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples, n_classes) or (n_samples, K, n_classes)
+        Class scores (of ``K`` models).
+    y : ndarray of shape (n_samples,)
+        Index of the correct class of each sample.
+    sample_weight : ndarray of shape (n_samples,) or (n_samples, K)
+        Non-negative weights with a positive sum (per model).
+    margin : float or ndarray of shape (K,), default=1.0
+        Score the correct class must reach, and minus the score the others
+        must stay below.
+
+    Returns
+    -------
+    loss : float or ndarray of shape (K,)
+        Sample-weighted mean loss.
+    dscores : ndarray of the shape of ``scores``
+        Gradient of ``loss`` with respect to ``scores``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklinear.losses import one_vs_rest_squared_hinge
+    >>> scores = np.array([[0.5, -2.0, 0.25]])  # violations 0.5, 0 and 1.25
+    >>> loss, dscores = one_vs_rest_squared_hinge(scores, np.array([0]), np.ones(1))
+    >>> float(loss), dscores  # 0.5**2 + 1.25**2
+    (1.8125, array([[-1. ,  0. ,  2.5]]))
+    """
+    shape = scores.shape
+    scores, y, weight, n_models = _flat(scores, y, sample_weight)
+    xp = namespace_of(scores)
+    labels = _Labels(y, scores)
+    with np.errstate(invalid="ignore", over="ignore"):
+        # margin - t * s: the wrong classes' scores plus the margin, the
+        # correct class's margin minus its score.
+        violation = scores + _per_row(margin, scores.shape[0], n_models, scores)
+        violation = labels.put(
+            violation, labels.take(violation) - 2.0 * labels.take(scores)
+        )
+        if xp is np:
+            np.maximum(violation, 0.0, out=violation)
+        else:
+            violation = xp.clip(violation, 0.0, None)
+        per_sample = xp.sum(violation**2, axis=1)
+        # d/ds_j of (margin - t s_j)**2 is -2 t (margin - t s_j).
+        dscores = 2.0 * violation
+        dscores = labels.put(dscores, -labels.take(dscores))
+    dscores *= weight[:, None]
+    loss = _per_model_loss(weight, per_sample, n_models)
+    return loss, xp.reshape(dscores, shape)
+
+
 def smooth_multiclass_hinge(
     scores,
     y,
@@ -448,6 +512,17 @@ def _smooth_hinge_initial_loss(
     return float(n_terms * term)
 
 
+def _ovr_squared_hinge_initial_loss(n_classes, *, margin=1.0):
+    # Every class, the correct one too, misses its margin by ``margin``.
+    return float(n_classes * margin**2)
+
+
+def _ovr_squared_hinge_curvature(n_classes, **_):
+    # Each score is in its own term: the Hessian in the scores is diagonal,
+    # 2 where the margin is violated.
+    return 2.0
+
+
 def _softmax_initial_loss(n_classes):
     return float(np.log(n_classes))
 
@@ -558,6 +633,13 @@ LOSSES = {
         curvature=_margin_curvature,
         smooth=False,
         in_place=True,
+    ),
+    "ovr_squared_hinge": Loss(
+        one_vs_rest_squared_hinge,
+        _ovr_squared_hinge_initial_loss,
+        params=("margin",),
+        needs_temperature=True,
+        curvature=_ovr_squared_hinge_curvature,
     ),
     "squared_hinge": Loss(
         partial(multiclass_hinge, squared=True),

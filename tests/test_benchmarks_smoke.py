@@ -144,6 +144,37 @@ def test_bench_speed_times_a_baseline_checkout_in_the_same_run(tmp_path):
     assert "x baseline (CPU)" in markdown
 
 
+def test_bench_defaults_report_when_every_c_of_the_search_failed():
+    # Under load every LogisticRegression(C) of a dataset can hit the time
+    # cap: the best-C entry is then None, and the report must still be
+    # written (it raised KeyError: 'accuracy').
+    bench = load_benchmark("bench_defaults")
+    ours = {"accuracy": 0.5, "fit_s": 1.0, "n_iter": 3, "warnings": []}
+    entries = {"MulticlassSVMSGD": ours, "SoftmaxSGD": ours}
+    entries["LogisticRegression()"] = {"timed_out": True, "fit_s": 60.0}
+    entries["LogisticRegression(best C)"] = None
+    results = {
+        "machine": {
+            "cpu": "x",
+            "cores": 2,
+            "memory_gib": 1,
+            "blas": [],
+            "python": "3",
+            "numpy": "2",
+            "scikit-learn": "1",
+            "sklinear": "0",
+            "load_average": None,
+            "time": "now",
+        },
+        "threads": 1,
+        "command": "python benchmarks/bench_defaults.py",
+        "datasets": {"d": entries},
+        "targets": {"d": bench.check_targets("d", entries, cifar_sized=True)},
+    }
+    markdown = "\n".join(bench.report(results))
+    assert "| d | LogisticRegression(best C) | no result |" in markdown
+
+
 def test_bench_defaults_quick(tmp_path):
     bench = load_benchmark("bench_defaults")
     bench.main(["--quick", "--out", str(tmp_path)])

@@ -32,6 +32,17 @@ def naive_softmax(scores, y, weight):
     return loss / weight.sum(), grad / weight.sum()
 
 
+def naive_ovr_squared_hinge(scores, y, weight, margin):
+    loss, grad = 0.0, np.zeros_like(scores)
+    for i, row in enumerate(scores):
+        for j, score in enumerate(row):
+            sign = 1.0 if j == y[i] else -1.0
+            violation = max(0.0, margin - sign * score)
+            loss += weight[i] * violation**2
+            grad[i, j] = -2.0 * weight[i] * sign * violation
+    return loss / weight.sum(), grad / weight.sum()
+
+
 def _problem(seed, n=30, k=5):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, k)) * 2, rng.integers(0, k, n), rng.uniform(0.1, 3, n)
@@ -51,6 +62,45 @@ def test_hinge_matches_naive_loop(seed, loss, multi_class, margin):
     )
     np.testing.assert_allclose(value, ref_value, rtol=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("margin", [0.0, 1.0, 2.5])
+def test_ovr_squared_hinge_matches_naive_loop(seed, margin):
+    scores, y, weight = _problem(seed)
+    value, grad = LOSSES["ovr_squared_hinge"](scores, y, weight, margin=margin)
+    ref_value, ref_grad = naive_ovr_squared_hinge(scores, y, weight, margin)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+
+
+def test_ovr_squared_hinge_is_linear_svc_objective():
+    # LinearSVC (one-vs-rest, squared hinge, primal) minimizes
+    # ||w||^2 / 2 + C * sum of the squared hinges: ours with the mean loss
+    # and alpha = 1 / (n C), trained to convergence, is the same optimum.
+    from sklearn.datasets import make_classification
+    from sklearn.svm import LinearSVC
+
+    from sklinear import MulticlassSVMSGD
+
+    X, y = make_classification(
+        n_samples=300, n_features=8, n_informative=6, n_classes=3, random_state=0
+    )
+    C = 0.05
+    reference = LinearSVC(C=C, dual=False, fit_intercept=False, tol=1e-10).fit(X, y)
+    ours = MulticlassSVMSGD(
+        loss="ovr_squared_hinge",
+        alpha=1 / (len(X) * C),
+        optimizer="sgd",
+        batch_size=None,
+        average=False,
+        fit_intercept=False,
+        learning_rate_init=0.05,
+        max_iter=5000,
+        tol=None,
+        random_state=0,
+    ).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -108,6 +158,7 @@ def test_losses_keep_dtype(dtype):
         ("smooth_hinge", "weston_watkins", 13.5),  # 9 * (2 - 1 / 2)
         ("smooth_hinge", "crammer_singer", 1.5),
         ("log_loss", "weston_watkins", np.log(10)),
+        ("ovr_squared_hinge", "weston_watkins", 40.0),  # 10 classes * 2**2
     ],
 )
 def test_expected_initial_loss_equals_loss_at_zero_scores(loss, multi_class, expected):
