@@ -105,15 +105,11 @@ default="constant"
         ``"rmsprop"``.
     batch_size : int, "auto" or None, default="auto"
         Minibatch size; None uses the whole training set (full-batch
-        gradient descent). ``"auto"`` chooses it from the shape of the data
-        so that a step's two matrix products outweigh its fixed work: the
-        smallest power of two from 256 rows (CS231n's minibatch) at which
-        ``rows * n_features * n_classes`` reaches ``2**22``, at most 2,048;
-        at least 1,024 once ``(n_features + 1) * n_classes`` reaches
-        ``2**18`` parameters; and never more than ``max(256, n_samples //
-        16)`` nor ``n_samples``. CIFAR-10's 3,072 raw pixels and small data
-        sets get 256; 512-dimensional embeddings get 1,024 rows with 10 or
-        with 1,000 classes. ``batch_size=256`` keeps CS231n's size
+        gradient descent). ``"auto"`` is 256 rows (CS231n's minibatch), or
+        1,024 once ``(n_features + 1) * n_classes`` reaches ``2**18``
+        parameters (many classes: the passes over the parameters then rival
+        the matrix products), and never more than ``max(256, n_samples //
+        16)`` nor ``n_samples``. ``batch_size=256`` keeps CS231n's size
         everywhere.
     max_iter : int, default=100
         Maximum number of epochs (passes over the data).

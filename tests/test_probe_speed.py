@@ -27,13 +27,13 @@ from sklinear.losses import LOSSES
     [
         (50_000, 3072, 10, 256),  # CIFAR-10 raw pixels: CS231n's minibatch
         (1797, 64, 10, 256),  # digits: small data keeps 256
-        (20_000, 512, 10, 1024),  # a probe with few classes
-        (100_000, 512, 100, 256),  # products already large enough
+        (20_000, 512, 10, 256),  # a probe with few classes: CS231n's 256
+        (40_000, 334, 10, 256),  # HOG + color: more steps, not larger ones
+        (100_000, 512, 100, 256),  # parameters within the cache
         (100_000, 512, 1000, 1024),  # parameters beyond the cache
         (100_000, 2048, 1000, 1024),
-        (100_000, 16, 2, 2048),  # the shape rule's ceiling
-        (8000, 512, 10, 500),  # 16 steps per epoch at least
-        (200, 512, 10, 200),  # never more than the data
+        (8000, 512, 1000, 500),  # 16 steps per epoch at least
+        (200, 512, 1000, 200),  # never more than the data
     ],
 )
 def test_auto_batch_size_follows_the_documented_rule(
@@ -44,12 +44,12 @@ def test_auto_batch_size_follows_the_documented_rule(
 
 def test_auto_batch_size_of_a_fit_is_the_rule_and_256_stays_available():
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((4096, 128)).astype(np.float32)
-    y = rng.integers(0, 8, len(X))
-    assert auto_batch_size(len(X), 128, 8) == 256  # 16 steps: 4096 / 16
+    X = rng.standard_normal((4096, 255)).astype(np.float32)
+    y = np.arange(len(X)) % 1024
+    assert auto_batch_size(len(X), 255, 1024) == 256  # 16 steps: 4096 / 16
     X = np.vstack([X] * 4)
     y = np.concatenate([y] * 4)
-    assert auto_batch_size(len(X), 128, 8) == 1024
+    assert auto_batch_size(len(X), 255, 1024) == 1024
 
     def coef(batch_size):
         model = SoftmaxSGD(max_iter=2, tol=None, random_state=0, batch_size=batch_size)
