@@ -652,3 +652,22 @@ def test_averaging_is_the_mean_of_the_iterates(after_steps):
         state.model_params(), np.mean(iterates[first:], axis=0), rtol=1e-12
     )
     assert state.n_averaged.tolist() == [n_steps - first] * N_CLASSES
+
+
+def test_unaligned_data_trains_as_its_aligned_copy():
+    # take(out=) would copy the whole of an unaligned X for every batch;
+    # such an X is indexed instead, with the same batches and model.
+    from sklinear import SoftmaxSGD
+
+    rng = np.random.default_rng(0)
+    raw = np.zeros(4 * 600 * 20 + 8, dtype=np.uint8)
+    X = raw[1:-7].view(np.float32).reshape(600, 20)
+    X[:] = rng.standard_normal((600, 20))
+    assert not X.flags.aligned
+    y = rng.integers(0, 3, len(X))
+    aligned = np.ascontiguousarray(X).copy()
+    fits = [
+        SoftmaxSGD(max_iter=3, tol=None, random_state=0, batch_size=64).fit(A, y)
+        for A in (X, aligned)
+    ]
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
