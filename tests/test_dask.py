@@ -412,6 +412,10 @@ def test_fold_predictions_on_shuffled_blocks_are_the_model_s(two_workers):
 
 def test_a_search_trains_in_mixing_mode_only(one_worker):
     X, y = _digits()
+    with pytest.raises(ValueError, match="error_score"):
+        DaskSGD(SoftmaxSGDCV(alphas=[1e-3], error_score="ignore")).fit(
+            da.from_array(X, chunks=450), y
+        )
     with pytest.raises(ValueError, match="mode='mixing' only"):
         DaskSGD(SoftmaxSGDCV(alphas=[1e-3]), mode="full_batch").fit(
             da.from_array(X, chunks=450), y

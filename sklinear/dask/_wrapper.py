@@ -369,6 +369,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "fit DaskSGD(mode='full_batch') on the plain estimator with "
                 "the chosen parameters."
             )
+        search._validate_params()
         search._search(X, y, sample_weight, backend=_ClusterSearch(self, client, X))
         search.n_features_in_ = X.shape[1]
         return search
