@@ -53,6 +53,18 @@ def two_workers():
     cluster.close()
 
 
+def _never_on_the_client(X, chunks):
+    """``X`` as a dask array whose blocks fail if computed in this process."""
+    client_pid = os.getpid()
+
+    def guarded(block):
+        if os.getpid() == client_pid:
+            raise AssertionError("a block of X was computed on the client")
+        return block
+
+    return da.from_array(X, chunks=chunks).map_blocks(guarded, dtype=X.dtype)
+
+
 def _digits():
     X, y = load_digits(return_X_y=True)
     return X / 16.0, y
@@ -206,14 +218,7 @@ def test_streamed_sorted_blocks_warn_and_say_how_to_shuffle(two_workers):
 
 def test_blocks_are_never_computed_on_the_client(two_workers):
     X, y = _digits()
-    client_pid = os.getpid()
-
-    def guarded(block):
-        if os.getpid() == client_pid:
-            raise AssertionError("a block of X was computed on the client")
-        return block
-
-    X_dask = da.from_array(X, chunks=(450, 64)).map_blocks(guarded, dtype=X.dtype)
+    X_dask = _never_on_the_client(X, (450, 64))
     for mode, persist in (("mixing", True), ("mixing", False), ("full_batch", True)):
         model = DaskSGD(
             SoftmaxSGD(max_iter=5, random_state=0), mode=mode, persist=persist
@@ -360,14 +365,7 @@ def test_a_search_scores_its_folds_where_the_rows_live(one_worker):
     # search's results; no block of X is ever computed on the client, and
     # refit=False leaves no model.
     X, y = _digits()
-    client_pid = os.getpid()
-
-    def guarded(block):
-        if os.getpid() == client_pid:
-            raise AssertionError("a block of X was computed on the client")
-        return block
-
-    X_dask = da.from_array(X, chunks=(len(X), 64)).map_blocks(guarded, dtype=X.dtype)
+    X_dask = _never_on_the_client(X, (len(X), 64))
     for scoring in ("neg_log_loss", "roc_auc_ovr", "balanced_accuracy"):
         search = SoftmaxSGDCV(
             alphas=[1e-4, 1e-1], max_iter=4, scoring=scoring, random_state=0
@@ -589,14 +587,7 @@ def test_nan_or_inf_in_X_is_reported_as_the_estimator_does(one_worker, value, me
     model.fit(da.from_array(X, chunks=200), y)
     before = model.estimator_
     X[250, 3] = value
-    client_pid = os.getpid()
-
-    def guarded(block):
-        if os.getpid() == client_pid:
-            raise AssertionError("a block of X was computed on the client")
-        return block
-
-    X_dask = da.from_array(X, chunks=200).map_blocks(guarded, dtype=X.dtype)
+    X_dask = _never_on_the_client(X, 200)
     for persist in (True, False):
         model.set_params(persist=persist)
         with pytest.raises(ValueError, match=rf"{message} \(first in row 250, in"):
