@@ -492,6 +492,14 @@ class Run:
             return len(self.y_index)
         return len(self.train_rows)
 
+    @property
+    def rows_per_batch(self):
+        """Rows per minibatch of the run, from the training data's shape."""
+        n_features = self.state.params.shape[0] - 1
+        return self.spec.rows_per_batch(
+            self.n_training_rows, n_features, self.n_classes
+        )
+
     def place(self, X):
         """Move the run to the namespace and device of the data ``X``.
 
@@ -794,9 +802,7 @@ def _split_validation(spec, y_index, rng):
 def initial_loss_rows(run):
     """The rows of the first batch, where the initial loss is measured."""
     rows = np.arange(len(run.y_index)) if run.train_rows is None else run.train_rows
-    n_features = run.state.params.shape[0] - 1
-    batch = run.spec.rows_per_batch(len(rows), n_features, run.n_classes)
-    return np.sort(rows[:batch])
+    return np.sort(rows[: run.rows_per_batch])
 
 
 def initial_losses(run, scores, rows):
@@ -877,7 +883,7 @@ def batch_source(run, X):
         run.y_index,
         run.weights,
         run.train_rows,
-        batch_size=spec.rows_per_batch(run.n_training_rows, X.shape[1], run.n_classes),
+        batch_size=run.rows_per_batch,
         shuffle=spec.shuffle,
         dropout=spec.dropout,
     )

@@ -307,10 +307,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         run = plan(
             specs, blocks.n_features, dtype, blocks.y_index, weights, n_classes, scales
         )
-        batch_size = run.spec.rows_per_batch(
-            run.n_training_rows, blocks.n_features, n_classes
-        )
-        block_spec = BlockSpec(specs, n_classes, run.offset, dtype, batch_size)
+        block_spec = BlockSpec(specs, n_classes, run.offset, dtype, run.rows_per_batch)
 
         def scores(params, rows):
             return self._retrying(
