@@ -1,7 +1,10 @@
 """Distributed training on dask arrays (sklinear.dask), on local process clusters."""
 
+import faulthandler
 import os
 import pickle
+import signal
+import threading
 import warnings
 
 import numpy as np
@@ -51,6 +54,45 @@ def two_workers():
     yield client
     client.close()
     cluster.close()
+
+
+@pytest.fixture
+def own_two_workers():
+    """Two workers of the test's own, for a test that restarts them."""
+    cluster, client = _cluster(2)
+    yield client
+    client.close()
+    cluster.close()
+
+
+_TEST_TIME_LIMIT = 300
+
+
+@pytest.fixture(autouse=True)
+def _time_limit():
+    """Fail a test that runs past ``_TEST_TIME_LIMIT`` s instead of hanging.
+
+    A distributed fit that waits for a worker that never comes back would
+    otherwise hold the whole suite; the alarm prints every thread's stack
+    and fails the test.
+    """
+    if not hasattr(signal, "SIGALRM") or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expired(signum, frame):
+        faulthandler.dump_traceback(all_threads=True)
+        pytest.fail(f"the test ran longer than {_TEST_TIME_LIMIT} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(_TEST_TIME_LIMIT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _never_on_the_client(X, chunks):
@@ -503,17 +545,14 @@ def _restart_before_round(monkeypatch, client, round_index):
     return calls
 
 
-def test_a_round_that_loses_its_workers_is_retried(two_workers, monkeypatch):
+def test_a_round_that_loses_its_workers_is_retried(own_two_workers, monkeypatch):
     X, y = make_classification(n_samples=20_000, n_features=50, random_state=0)
     X_dask = da.from_array(X, chunks=5000)
-    calls = _restart_before_round(monkeypatch, two_workers, round_index=5)
+    calls = _restart_before_round(monkeypatch, own_two_workers, round_index=5)
     model = DaskSGD(SoftmaxSGD(max_iter=40, tol=None, random_state=0), max_retries=3)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(X_dask, y)
-    finally:
-        two_workers.wait_for_workers(2, timeout=120)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_dask, y)
     assert model.n_retries_ >= 1
     assert len(calls) == 40 + model.n_retries_  # the failed round ran again
     assert model.estimator_.n_iter_ == 40
@@ -521,17 +560,31 @@ def test_a_round_that_loses_its_workers_is_retried(two_workers, monkeypatch):
     assert abs(model.score(X, y) - reference.score(X, y)) < 0.02
 
 
-def test_a_round_that_fails_more_than_max_retries_is_reported(two_workers, monkeypatch):
+def test_a_round_that_fails_more_than_max_retries_is_reported(
+    own_two_workers, monkeypatch
+):
     X, y = make_classification(n_samples=4000, n_features=20, random_state=0)
     X_dask = da.from_array(X, chunks=1000)
-    _restart_before_round(monkeypatch, two_workers, round_index=3)
+    _restart_before_round(monkeypatch, own_two_workers, round_index=3)
     model = DaskSGD(SoftmaxSGD(max_iter=10, tol=None, random_state=0), max_retries=0)
-    try:
-        with pytest.raises(DistributedTrainingError, match="Round 3 .* max_retries"):
-            model.fit(X_dask, y)
-    finally:
-        two_workers.wait_for_workers(2, timeout=120)
+    with pytest.raises(DistributedTrainingError, match=r"(?s)Round 3 .* max_retries"):
+        model.fit(X_dask, y)
     assert not hasattr(model, "estimator_")
+
+
+def test_a_wait_on_a_worker_that_left_raises_instead_of_hanging(one_worker):
+    # A restarted worker comes back under a new address: a task tied to the
+    # old one would wait forever. The round's wait sees that the worker left.
+    from sklinear.dask import _train
+
+    X = da.from_array(np.ones((8, 2)), chunks=4)
+    blocks = _train.Blocks(one_worker, X, np.zeros(8, int), np.ones(8), persist=True)
+    gone = "tcp://127.0.0.1:9"  # never a worker of this cluster
+    blocks.blocks[0].worker, blocks.workers = gone, [gone, *blocks.workers]
+    future = blocks.submit(_train.aligned, blocks.blocks[0], np.ones(3), data=False)
+    with pytest.raises(_train.LostWorkerError, match="left the cluster"):
+        blocks.gather([future])
+    assert future.cancelled()
 
 
 # -------------------------------------------------------------- what already works

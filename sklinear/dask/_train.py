@@ -7,6 +7,7 @@ drivers below only ever gather small results: parameters, sums of the
 shape of the parameters, and scores of a few rows.
 """
 
+import asyncio
 import copy
 import time
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from .._recipe import weighted_accuracy
 from . import _blocks
 
 _WORKER_TIMEOUT = 60
+# How often a wait for a round's results checks that the workers it depends
+# on are still in the cluster (a task tied to a worker that left would wait
+# for it forever).
+_LIVENESS_SECONDS = 2.0
 
 
 class DistributedTrainingError(RuntimeError):
@@ -34,6 +39,14 @@ class DistributedTrainingError(RuntimeError):
     >>> from sklinear.dask import DistributedTrainingError
     >>> issubclass(DistributedTrainingError, RuntimeError)
     True
+    """
+
+
+class LostWorkerError(RuntimeError):
+    """A worker that holds blocks left the cluster while a round waited on it.
+
+    Raised instead of waiting forever for tasks tied to that worker; the
+    round is then retried on the blocks placed again (``max_retries``).
     """
 
 
@@ -93,7 +106,7 @@ class Blocks:
             keys = list(flatten(X.__dask_keys__()))
             by_key = {future.key: future for future in futures_of(X)}
             futures = [by_key[key] for key in keys]
-            wait(futures)
+            self.wait(futures, workers)
             owners = client.who_has(futures)
             placed = [sorted(owners[future.key])[0] for future in futures]
             if self.order is not None:
@@ -105,7 +118,7 @@ class Blocks:
                 client.submit(aligned, future, workers=[worker], pure=False)
                 for future, worker in zip(futures, placed, strict=True)
             ]
-            wait(futures)
+            self.wait(futures, placed)
         else:
             futures = [None] * len(bounds[:-1])
             placed = [workers[i % len(workers)] for i in range(len(futures))]
@@ -155,13 +168,37 @@ class Blocks:
         self.n_workers = max(expected, len(workers))
         return workers
 
-    def lost_workers(self):
-        """Whether a worker that holds blocks has left the cluster."""
+    def lost_workers(self, workers=None):
+        """Whether a worker that holds blocks (or of ``workers``) left the cluster."""
         try:
             present = set(self.client.scheduler_info(n_workers=-1)["workers"])
         except Exception:  # noqa: BLE001 - no scheduler to ask: lost
             return True
-        return not set(self.workers) <= present
+        return not set(self.workers if workers is None else workers) <= present
+
+    def wait(self, futures, workers=None):
+        """Wait for ``futures``; raise :class:`LostWorkerError` if a worker leaves.
+
+        Tasks tied to a block's worker would wait forever for a worker that
+        left (a restarted worker comes back under a new address), so the
+        wait checks every ``_LIVENESS_SECONDS`` that the blocks' workers (or
+        ``workers``) are still there, and cancels the tasks if not.
+        """
+        while True:
+            try:
+                wait(futures, timeout=_LIVENESS_SECONDS)
+                return
+            except (TimeoutError, asyncio.TimeoutError):
+                if self.lost_workers(workers):
+                    self.client.cancel(futures)
+                    raise LostWorkerError(
+                        "A worker that holds blocks left the cluster during the round."
+                    ) from None
+
+    def gather(self, futures):
+        """The results of ``futures``, once :meth:`wait` has seen them finish."""
+        self.wait(futures)
+        return self.client.gather(futures)
 
     def source_of(self, row):
         """The row of the caller's ``X`` and its block, of the blocks' ``row``."""
@@ -234,7 +271,7 @@ class Blocks:
                 if parts is not None:
                     kwargs["part"] = parts[block.index]
                 futures.append(self.submit(function, block, *args, **kwargs))
-            for block, value in zip(group, self.client.gather(futures), strict=True):
+            for block, value in zip(group, self.gather(futures), strict=True):
                 results[block.index] = value
                 self.release(block)
         return results
@@ -499,7 +536,7 @@ def mixing_epoch(
                 _train_pass, block, shipped, spec, lr, preconditioner, rows, frozen
             )
             submitted.append((c, future))
-        results = client.gather([future for _, future in submitted])
+        results = blocks.gather([future for _, future in submitted])
         finals, weights = [], []
         for (c, _), result in zip(submitted, results, strict=True):
             final, value_sum, weight_sum, failed = result

@@ -59,6 +59,7 @@ _MIXING_BATCHES = 8
 _ORDERED_P_VALUE = 1e-3
 
 _RETRYABLE_NAMES = (
+    "LostWorkerError",
     "KilledWorker",
     "CommClosedError",
     "CancelledError",
@@ -506,6 +507,8 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """``work()``, retried after placing the blocks again if a round fails."""
         for attempt in range(self.max_retries + 1):
             try:
+                if attempt:
+                    blocks.place()
                 return work()
             except Exception as error:
                 if not (_is_retryable(error) or blocks.lost_workers()):
@@ -518,7 +521,6 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                         "(memory limits, restarts) or raise max_retries."
                     ) from error
                 self.n_retries_ += 1
-                blocks.place()
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------ prediction
