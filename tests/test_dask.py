@@ -34,7 +34,7 @@ def _cluster(n_workers):
         n_workers=n_workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=50,
     )
     return cluster, distributed.Client(cluster)
@@ -185,6 +185,82 @@ def test_class_sorted_blocks_train_as_well_as_one_machine(two_workers, Estimator
         model = DaskSGD(estimator).fit(X_dask, y)
         gap = plain.score(X_test, y_test) - model.score(X_test, y_test)
         assert gap < 0.01, (params, gap)
+
+
+def test_block_momentum_makes_the_mixed_fit_train_as_far_as_one_machine(two_workers):
+    # Averaging two chains that each took S steps is about one chain of S
+    # steps: while the rate limits progress, the plainly mixed fit falls
+    # behind the one-machine fit (higher training objective) epoch after
+    # epoch. The block momentum (1 - 1/2 with two chains) makes up most of
+    # the distance.
+    X, y, _, _ = _sorted_by_class()
+    X_dask = da.from_array(X, chunks=750)
+    params = {
+        "max_iter": 3,
+        "tol": None,
+        "random_state": 0,
+        "alpha": 1e-5,
+        "batch_size": 64,
+        "learning_rate_init": 1e-3,
+    }
+    plain = objective(SoftmaxSGD(**params).fit(X, y), X, y)
+    gaps = {}
+    for momentum in (0.0, "auto"):
+        model = DaskSGD(SoftmaxSGD(**params), block_momentum=momentum)
+        gaps[momentum] = objective(model.fit(X_dask, y).estimator_, X, y) - plain
+    assert gaps[0.0] > 0.03, gaps
+    assert abs(gaps["auto"]) < 0.5 * gaps[0.0], gaps
+
+
+def test_block_move_accumulates_the_moves_with_momentum():
+    from sklinear.dask._train import _block_move
+
+    before = np.zeros((2, 1))
+    first = _block_move(before, np.array([[1.0], [2.0]]), None, 0.5)
+    np.testing.assert_allclose(first, [[1.0], [2.0]])
+    second = _block_move(before, np.array([[1.0], [0.0]]), first.copy(), 0.5)
+    np.testing.assert_allclose(second, [[1.5], [1.0]])
+
+
+def test_block_momentum_keeps_the_max_norm_constraint(two_workers):
+    X, y, _, _ = _sorted_by_class()
+    estimator = SoftmaxSGD(
+        max_norm=0.3, alpha=0.0, average=False, max_iter=4, tol=None, random_state=0
+    )
+    model = DaskSGD(estimator, block_momentum=0.9).fit(da.from_array(X, chunks=750), y)
+    norms = np.linalg.norm(model.estimator_.coef_, axis=1)
+    assert norms.max() <= 0.3 * (1 + 1e-5), norms
+    assert norms.max() > 0.29  # the constraint is active
+
+
+def test_block_momentum_outside_zero_one_is_refused():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="block_momentum"):
+        DaskSGD(SoftmaxSGD(), block_momentum=1.0).fit(np.ones((4, 2)), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    "n_rows, mixing_rows, sizes",
+    [
+        (10_000, 4096, [3584, 3584, 2832]),  # not 3 x 3,333: a 5-row step each
+        (10_000, 2048, [2048] * 4 + [1808]),
+        (2500, 2048, [1280, 1220]),
+        (2000, 2048, [2000]),
+    ],
+)
+def test_mixing_parts_hold_whole_minibatches(n_rows, mixing_rows, sizes):
+    from sklinear.dask._train import _Block, _parts
+
+    block = _Block(0, 0, n_rows, None, None, None, None)
+    parts = _parts(block, None, mixing_rows, 256, np.random.default_rng(0))
+    if len(sizes) == 1:
+        assert parts == [(block, None)]
+        return
+    assert [len(rows) for _, rows in parts] == sizes
+    rows = np.concatenate([rows for _, rows in parts])
+    np.testing.assert_array_equal(np.sort(rows), np.arange(n_rows))
+    assert all(np.all(np.diff(rows) > 0) for _, rows in parts)
 
 
 def test_block_shuffle_is_a_random_partition_with_the_block_sizes():

@@ -484,6 +484,9 @@ def mixing_epoch(
     n_chains,
     mixing_rows=None,
     frozen=None,
+    block_momentum=0.0,
+    velocity=None,
+    objective=None,
 ):
     """One epoch of iterative parameter mixing; the mixed state and objective.
 
@@ -497,6 +500,12 @@ def mixing_epoch(
     result does not depend on which worker ran what or when its result
     arrived. With one chain it is exactly the plain fit's epoch over the
     blocks in that order (nothing to mix, so blocks are not split).
+
+    With ``block_momentum`` (BMUF, Chen & Huo 2016), each mixing moves the
+    parameters by ``v = block_momentum * v + (average - parameters)``; ``v``
+    is kept in the list ``velocity`` between epochs (empty: no move yet),
+    and ``objective.after_step`` applies the penalty's projection (max-norm)
+    to the moved parameters.
 
     With ``K`` models side by side (a search's candidates times folds, each
     with its column of sample weights), each model is mixed with its own
@@ -518,10 +527,15 @@ def mixing_epoch(
         steps = []
         for block in order:
             rows = None if train_rows is None else blocks.local(train_rows, block)
-            steps += _parts(block, rows, split, rngs[c])
+            steps += _parts(block, rows, split, spec.batch_size, rngs[c])
         schedules.append(steps)
-    objective, total = np.zeros(n_models), np.zeros(n_models)
+    value_sums, weight_sums = np.zeros(n_models), np.zeros(n_models)
     diverged = np.zeros(n_models, dtype=bool)
+    frozen_columns = np.repeat(frozen, state.params.shape[-1] // n_models)
+    # A copy: a retried round starts from the same moves.
+    move = velocity[0].copy() if velocity else None
+    if move is not None:
+        move[..., frozen_columns] = 0
     current = state
     for position in range(max(len(steps) for steps in schedules)):
         submitted = []
@@ -543,8 +557,8 @@ def mixing_epoch(
             rngs[c] = final.rng
             finals.append(final)
             weights.append(weight_sum)
-            objective += value_sum
-            total += weight_sum
+            value_sums += value_sum
+            weight_sums += weight_sum
             diverged |= failed
             block = schedules[c][position][0]
             following = schedules[c][position + 1 : position + 2]
@@ -552,29 +566,55 @@ def mixing_epoch(
                 blocks.release(block)
         if len(finals) == 1:
             current = finals[0]
-        else:
-            current = _weighted_state(current, finals, _shares(weights))
+            continue
+        mixed = _weighted_state(current, finals, _shares(weights))
+        if block_momentum:
+            move = _block_move(current.params, mixed.params, move, block_momentum)
+            mixed.params = current.params + move
+            if objective is not None:
+                objective.after_step(mixed.params, 0.0)
+        current = mixed
     current.rng = rngs[0]
     generators[:] = rngs[1:]
     current.epoch = state.epoch + 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(total > 0, objective / total, np.nan)
+        value = np.where(weight_sums > 0, value_sums / weight_sums, np.nan)
     diverged |= ~np.isfinite(value) & ~frozen
+    if velocity is not None and move is not None:
+        move[..., np.repeat(diverged, len(frozen_columns) // n_models)] = 0
+        velocity[:] = [move]
     return current, value, diverged
 
 
-def _parts(block, rows, mixing_rows, rng):
+def _block_move(before, mixed, move, momentum):
+    """The block momentum's next move: ``momentum * move + (mixed - before)``."""
+    step = mixed - before
+    if move is None:
+        return step
+    move *= momentum
+    move += step
+    return move
+
+
+def _parts(block, rows, mixing_rows, batch_size, rng):
     """``(block, rows)`` steps of about ``mixing_rows`` random training rows each.
 
     ``rows`` are the block's local training rows (None: all); each part's
-    rows are sorted, for memory locality.
+    rows are sorted, for memory locality. Parts hold whole minibatches of
+    ``batch_size`` rows, the last part the rest: equal parts would end
+    each part with a partial minibatch (a 5-row step in every part of
+    3,333 rows), a full step of the optimizer on a handful of rows.
     """
     n_rows = block.stop - block.start if rows is None else len(rows)
     if mixing_rows is None or n_rows <= mixing_rows:
         return [(block, rows)]
     shuffled = rng.permutation(np.arange(n_rows) if rows is None else rows)
+    batch_size = batch_size or 1  # None: full-batch steps, parts of equal size
+    n_batches = -(-n_rows // batch_size)
     n_parts = -(-n_rows // mixing_rows)
-    return [(block, np.sort(part)) for part in np.array_split(shuffled, n_parts)]
+    part_rows = -(-n_batches // n_parts) * batch_size
+    parts = np.split(shuffled, np.arange(part_rows, n_rows, part_rows))
+    return [(block, np.sort(part)) for part in parts]
 
 
 def _train_pass(state, spec, lr, preconditioner, rows, frozen, X, y_index, weight):

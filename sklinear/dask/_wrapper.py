@@ -2,7 +2,7 @@
 
 import math
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
@@ -44,14 +44,16 @@ from ._train import (
     mixing_epoch,
 )
 
-# Chains mix after every this many of their minibatches. With the rows
-# shuffled between the blocks, the mixing interval matters little: on
-# CIFAR-10 (raw pixels, 40,000 training rows, 10,000 held out, 2 workers x
-# 4 blocks, SoftmaxSGD, 5 / 10 epochs; one machine 0.4124 / 0.4157),
-# mixing after every 2 minibatches gave 0.4095 / 0.4144, every 8 0.4096 /
-# 0.4144, every 32 0.4093 / 0.4139, and after every block (39 minibatches)
-# 0.4073 / 0.4121; 8 takes about half the rounds' time of 2.
-_MIXING_BATCHES = 8
+# Chains mix after every this many of their minibatches (parts of whole
+# minibatches, see ._train._parts). Without block momentum the interval
+# mattered little on CIFAR-10 (raw pixels, 40,000 training rows, 2 workers
+# x 4 blocks, SoftmaxSGD, 5 / 10 epochs; one machine 0.4124 / 0.4157): every
+# 2 minibatches 0.4095 / 0.4144, every 8 0.4096 / 0.4144, every 32 0.4093 /
+# 0.4139. With the block momentum, rounds of few steps overshoot: on the dev
+# subset's 2,500-row blocks every 4 / 8 / 16 minibatches left raw-pixel
+# SoftmaxSGD 0.025 / 0.008 / 0.000 short at 10 epochs (mean of 3 seeds),
+# while on the whole file 8 and 16 are both within 0.0025 (benchmarks/README).
+_MIXING_BATCHES = 16
 
 # Below this p-value of the blocks' class counts (:func:`._train.label_skew`)
 # the rows are taken to be ordered by class. Rows in random order give
@@ -92,9 +94,11 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         one chain per worker (consecutive blocks); each epoch, every chain
         runs the estimator's minibatch optimizer over its blocks in a random
         order, starting from the current parameters, and after every
-        eight of its minibatches the client averages the
+        sixteen of its minibatches the client averages the
         chains' parameters, optimizer states (Adam's moments, velocities)
-        and running averages, weighted by their training weight. Chains are
+        and running averages, weighted by their training weight, and moves
+        the parameters by the averaged move plus a block momentum of the
+        moves before (``block_momentum``). Chains are
         defined by the blocks' order, not by where they live, and their
         results are averaged in chain order: with a fixed ``random_state``
         and the same numbers of workers and blocks, two fits give the same
@@ -139,6 +143,16 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         is computed from every block of ``X``, it only warns when the
         blocks' class counts show an order. Unused by
         ``mode="full_batch"``, whose gradients do not depend on the order.
+    block_momentum : float in [0, 1) or "auto", default="auto"
+        Momentum of the mixed parameters' moves (blockwise model-update
+        filtering, BMUF: Chen & Huo 2016). Each mixing round moves the
+        parameters by ``v = block_momentum * v + (average - parameters)``
+        instead of the plain average's move. Averaging ``K`` chains that
+        each took ``S`` steps is about one chain of ``S`` steps, not ``K *
+        S``; a block momentum of ``1 - 1/K`` makes the mixed steps add up
+        as the one-machine fit's do. ``"auto"``: ``1 - 1/K`` for ``K``
+        chains (0 with one chain: the plain fit). 0: plain averaging.
+        Unused by ``mode="full_batch"``.
     max_retries : int, default=2
         Rounds that fail (a worker dies, a connection drops) are retried
         from the state before the round after placing the blocks again; a
@@ -188,6 +202,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "solver": [StrOptions({"lbfgs", "gd"})],
         "persist": ["boolean"],
         "shuffle_blocks": ["boolean", StrOptions({"auto"})],
+        "block_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "max_retries": [Interval(Integral, 0, None, closed="left")],
     }
 
@@ -199,6 +214,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         solver="lbfgs",
         persist=True,
         shuffle_blocks="auto",
+        block_momentum="auto",
         max_retries=2,
     ):
         self.estimator = estimator
@@ -206,6 +222,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.solver = solver
         self.persist = persist
         self.shuffle_blocks = shuffle_blocks
+        self.block_momentum = block_momentum
         self.max_retries = max_retries
 
     def fit(self, X, y, sample_weight=None):
@@ -401,6 +418,10 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             seeds = state.rng.integers(np.iinfo(np.int32).max, size=n_chains)
             generators = [np.random.default_rng(seed) for seed in seeds[1:]]
         mixing_rows = _MIXING_BATCHES * block_spec.batch_size
+        momentum = self.block_momentum
+        if momentum == "auto":
+            momentum = 1.0 - 1.0 / n_chains
+        velocity = []  # the block momentum's moves, kept between epochs
         rounds = [0]
 
         def epoch(lr, frozen):
@@ -419,6 +440,9 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                         n_chains=n_chains,
                         mixing_rows=mixing_rows,
                         frozen=frozen,
+                        block_momentum=momentum,
+                        velocity=velocity,
+                        objective=run.objective,
                     ),
                     blocks,
                 )
