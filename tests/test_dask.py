@@ -1,10 +1,7 @@
 """Distributed training on dask arrays (sklinear.dask), on local process clusters."""
 
-import faulthandler
 import os
 import pickle
-import signal
-import threading
 import warnings
 
 import numpy as np
@@ -63,36 +60,6 @@ def own_two_workers():
     yield client
     client.close()
     cluster.close()
-
-
-_TEST_TIME_LIMIT = 300
-
-
-@pytest.fixture(autouse=True)
-def _time_limit():
-    """Fail a test that runs past ``_TEST_TIME_LIMIT`` s instead of hanging.
-
-    A distributed fit that waits for a worker that never comes back would
-    otherwise hold the whole suite; the alarm prints every thread's stack
-    and fails the test.
-    """
-    if not hasattr(signal, "SIGALRM") or (
-        threading.current_thread() is not threading.main_thread()
-    ):
-        yield
-        return
-
-    def expired(signum, frame):
-        faulthandler.dump_traceback(all_threads=True)
-        pytest.fail(f"the test ran longer than {_TEST_TIME_LIMIT} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(_TEST_TIME_LIMIT)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _never_on_the_client(X, chunks):
