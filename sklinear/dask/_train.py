@@ -484,9 +484,9 @@ def mixing_epoch(
     n_chains,
     mixing_rows=None,
     frozen=None,
+    objective,
     block_momentum=0.0,
     velocity=None,
-    objective=None,
 ):
     """One epoch of iterative parameter mixing; the mixed state and objective.
 
@@ -504,8 +504,9 @@ def mixing_epoch(
     With ``block_momentum`` (BMUF, Chen & Huo 2016), each mixing moves the
     parameters by ``v = block_momentum * v + (average - parameters)``; ``v``
     is kept in the list ``velocity`` between epochs (empty: no move yet),
-    and ``objective.after_step`` applies the penalty's projection (max-norm)
-    to the moved parameters.
+    ``objective.after_step`` applies the penalty's projection (max-norm) to
+    the moved parameters, and frozen or diverged models (their
+    ``objective.model_columns``) lose their ``v``.
 
     With ``K`` models side by side (a search's candidates times folds, each
     with its column of sample weights), each model is mixed with its own
@@ -531,11 +532,10 @@ def mixing_epoch(
         schedules.append(steps)
     value_sums, weight_sums = np.zeros(n_models), np.zeros(n_models)
     diverged = np.zeros(n_models, dtype=bool)
-    frozen_columns = np.repeat(frozen, state.params.shape[-1] // n_models)
     # A copy: a retried round starts from the same moves.
     move = velocity[0].copy() if velocity else None
     if move is not None:
-        move[..., frozen_columns] = 0
+        move[..., objective.model_columns(frozen)] = 0
     current = state
     for position in range(max(len(steps) for steps in schedules)):
         submitted = []
@@ -571,8 +571,7 @@ def mixing_epoch(
         if block_momentum:
             move = _block_move(current.params, mixed.params, move, block_momentum)
             mixed.params = current.params + move
-            if objective is not None:
-                objective.after_step(mixed.params, 0.0)
+            objective.after_step(mixed.params, 0.0)
         current = mixed
     current.rng = rngs[0]
     generators[:] = rngs[1:]
@@ -581,7 +580,7 @@ def mixing_epoch(
         value = np.where(weight_sums > 0, value_sums / weight_sums, np.nan)
     diverged |= ~np.isfinite(value) & ~frozen
     if velocity is not None and move is not None:
-        move[..., np.repeat(diverged, len(frozen_columns) // n_models)] = 0
+        move[..., objective.model_columns(diverged)] = 0
         velocity[:] = [move]
     return current, value, diverged
 

@@ -440,9 +440,9 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                         n_chains=n_chains,
                         mixing_rows=mixing_rows,
                         frozen=frozen,
+                        objective=run.objective,
                         block_momentum=momentum,
                         velocity=velocity,
-                        objective=run.objective,
                     ),
                     blocks,
                 )
