@@ -491,6 +491,18 @@ def report(results):
             ),
             "",
         ]
+        untrained = [
+            e for e in sweep_results["LogisticRegression"]["per_C"] if e["n_iter"] <= 1
+        ]
+        if untrained:
+            lines += [
+                f"**{len(untrained)} of the LogisticRegression fits stopped at their "
+                "first lbfgs iteration**: the gradient of the mean loss at zero was "
+                "already below `tol` (many classes and unit-norm rows make it "
+                "small), so those models are barely trained and their time is not "
+                "that of a converged fit.",
+                "",
+            ]
     lines.append(f"Load average at the end: {results.get('load_average_end')}")
     return "\n".join(lines)
 

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from ._elementwise import row_blocks
+from ._elementwise import row_blocks, sums_per_column
 from ._namespace import (
     device_of,
     namespace_of,
@@ -315,9 +315,12 @@ class LinearObjective:
             np.dot(X.T, dscores, out=out[:-1, ...])
         else:
             out[:-1, ...] = X.T @ dscores
-        column_sums = xp.sum(dscores, axis=0)
-        out[-1, ...] = column_sums if self.fit_intercept else 0.0
-        return value, column_sums
+        if xp is np and self.fit_intercept and dscores.flags.c_contiguous:
+            sums = sums_per_column(dscores, out=out[-1, ...])
+        else:
+            sums = sums_per_column(dscores, xp=xp)
+            out[-1, ...] = sums if self.fit_intercept else 0.0
+        return value, sums
 
     def add_terms(self, grad, params, column_sums, rows, scratch=None):
         """Add the centering and smooth penalty gradients to rows ``rows``.
@@ -500,6 +503,11 @@ class BatchSource:
         )
         self.shuffle = shuffle
         self.dropout = dropout
+        # Unit weights (no sample or class weights) need no gather and no
+        # sum per batch: a view of ones, and the batch's length.
+        self.unit_weights = None
+        if xp is np and weight.ndim == 1 and bool((weight == 1).all()):
+            self.unit_weights = np.ones(self.batch_size, dtype=weight.dtype)
 
     @property
     def n_batches(self):
@@ -547,8 +555,13 @@ class BatchSource:
                 X_batch = drop_features(
                     X_batch, self.dropout, rng, in_place=buffer is not None
                 )
-            w_batch = self.weight[batch]
-            yield X_batch, self.y[batch], w_batch, _weight_sum(w_batch)
+            if self.unit_weights is not None:
+                n_batch = X_batch.shape[0]
+                w_batch, batch_weight = self.unit_weights[:n_batch], float(n_batch)
+            else:
+                w_batch = self.weight[batch]
+                batch_weight = _weight_sum(w_batch)
+            yield X_batch, self.y[batch], w_batch, batch_weight
 
     def _device_batches(self, rows, rng):
         """:meth:`batches` on a device: the epoch's row order moves there once.

@@ -24,12 +24,14 @@ needs a fitted temperature. The estimators build their allowed ``loss``
 values from it.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
 
+from ._elementwise import sums_per_row
 from ._namespace import device_of, namespace_of
 
 __all__ = [
@@ -77,15 +79,17 @@ def _flat(scores, y, sample_weight):
 class _Labels:
     """The entry ``(i, y_i)`` of each row of (n, C) arrays: read and written.
 
-    NumPy indexes it directly; other namespaces, which have no scatter, use
-    a mask of the entries and ``where``.
+    NumPy indexes it directly (through the flat positions ``i * C + y_i``
+    of a C-contiguous array, a one-dimensional gather); other namespaces,
+    which have no scatter, use a mask of the entries and ``where``.
     """
 
     def __init__(self, y, like):
         self.xp = xp = namespace_of(like)
         self.y = y
         if xp is np:
-            self.rows = np.arange(len(y))
+            n_classes = like.shape[1]
+            self.flat = np.arange(0, len(y) * n_classes, n_classes) + y
         else:
             classes = xp.arange(like.shape[1], device=device_of(like))
             self.mask = y[:, None] == classes[None, :]
@@ -93,13 +97,18 @@ class _Labels:
     def take(self, array):
         """``array[i, y_i]`` for each row: shape (n,)."""
         if self.xp is np:
-            return array[self.rows, self.y]
+            if array.flags.c_contiguous:
+                return array.reshape(-1).take(self.flat)
+            return array[np.arange(len(self.y)), self.y]
         return self.xp.sum(self.xp.where(self.mask, array, 0.0), axis=1)
 
     def put(self, array, values):
         """``array`` with ``array[i, y_i] = values[i]`` (in place for NumPy)."""
         if self.xp is np:
-            array[self.rows, self.y] = values
+            if array.flags.c_contiguous:
+                array.reshape(-1)[self.flat] = values
+            else:
+                array[np.arange(len(self.y)), self.y] = values
             return array
         return self.xp.where(self.mask, values[:, None], array)
 
@@ -196,21 +205,20 @@ def _hinge_in_place(scores, labels, weight, margin, squared, n_models, shape):
     NumPy: the violations, their slopes and the gradient replace the scores
     one after the other, with no other array of the shape of ``scores``.
     """
-    rows, y = labels.rows, labels.y
     with np.errstate(invalid="ignore", over="ignore"):
-        threshold = scores[rows, y][:, None] - _per_row(
-            margin, len(y), n_models, scores
+        threshold = labels.take(scores)[:, None] - _per_row(
+            margin, len(labels.y), n_models, scores
         )
         scores -= threshold
-        scores[rows, y] = 0.0
+        labels.put(scores, 0.0)
         np.maximum(scores, 0.0, out=scores)
         if squared:
             per_sample = np.einsum("ij,ij->i", scores, scores)
             scores *= 2.0
         else:
-            per_sample = scores.sum(axis=1)
+            per_sample = sums_per_row(scores)
             np.greater(scores, 0.0, out=scores)  # the slope: 1 where violated
-        scores[rows, y] = -scores.sum(axis=1)
+        labels.put(scores, -sums_per_row(scores))
         scores *= weight[:, None]
     loss = _per_model_loss(weight, per_sample, n_models)
     return loss, scores.reshape(shape)
@@ -448,21 +456,41 @@ def softmax_cross_entropy(scores, y, sample_weight, *, overwrite_scores=False):
 def _softmax_in_place(scores, labels, weight, n_models, shape):
     """:func:`softmax_cross_entropy` in ``scores`` itself (NumPy).
 
-    One pass for the shift by the row maxima, one for the exponentials,
-    one for the scaling by ``weight / sum``; the log-probability of each
-    correct class is its shifted score minus the log of the row's sum. The
-    same operations as the general path, so the same results.
+    The scores are shifted by each row's correct-class score instead of its
+    maximum (a reduction over a short axis is slow in NumPy): the correct
+    class's exponential is then 1, so each row's sum is at least 1 and the
+    loss is the log of that sum, and nothing can overflow as long as no
+    shifted score exceeds ``log(max / n_classes)``, which one maximum over
+    the whole array checks. Where one does (a score far above the correct
+    one), the rows are shifted further by their maxima, as in the general
+    path. Then one pass for the exponentials and one for the scaling by
+    ``weight / sum``; the sums are products (:func:`sums_per_row`).
     """
-    rows, y = labels.rows, labels.y
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        scores -= scores.max(axis=1, keepdims=True)
-        correct = scores[rows, y]
+        scores -= labels.take(scores)[:, None]
+        n_classes = scores.shape[1]
+        largest = scores.max()
+        if largest <= _safe_exponent(scores.dtype, n_classes):
+            correct = None
+        else:  # Also for NaN, which the loss then reports.
+            shift = scores.max(axis=1, keepdims=True)
+            scores -= shift
+            correct = -shift[:, 0]
         np.exp(scores, out=scores)
-        total = scores.sum(axis=1)
-        loss = -_per_model_loss(weight, correct - np.log(total), n_models)
+        total = sums_per_row(scores)
+        log_total = np.log(total)
+        if correct is not None:
+            log_total -= correct
+        loss = _per_model_loss(weight, log_total, n_models)
         scores *= (weight / total)[:, None]
-        scores[rows, y] -= weight
+        labels.put(scores, labels.take(scores) - weight)
     return loss, scores.reshape(shape)
+
+
+@functools.lru_cache(maxsize=64)
+def _safe_exponent(dtype, n_classes):
+    """The largest shifted score whose row of exponentials sums finitely."""
+    return float(np.log(np.finfo(dtype).max / n_classes)) - 1.0
 
 
 def log_softmax(scores):

@@ -125,6 +125,89 @@ def test_in_place_losses_equal_the_plain_call(name, n_models, dtype):
     np.testing.assert_allclose(dscores_in_place, dscores, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_in_place_softmax_shifts_safely_where_a_wrong_class_is_far_ahead(
+    dtype, n_models
+):
+    # The in-place softmax shifts each row by its correct-class score; a
+    # wrong class far above it (beyond exp's range) must fall back to the
+    # row maxima, with the log-sum-exp's value and a finite gradient.
+    from scipy.special import logsumexp, softmax
+
+    rng = np.random.default_rng(0)
+    scores = _scores(rng, n_models, dtype)
+    y = rng.integers(0, 7, len(scores))
+    flat = scores.reshape(len(scores), -1, 7)
+    far = 200.0 if dtype == np.float32 else 1000.0  # exp overflows beyond 88 / 709
+    flat[3, :, (y[3] + 1) % 7] = flat[3, :, y[3]] + far
+    weight = np.full(len(scores), 1.0 / len(scores))
+    as_float64 = flat.astype(np.float64)
+    correct = np.take_along_axis(as_float64, y[:, None, None], axis=2)[..., 0]
+    expected_loss = (weight[:, None] * (logsumexp(as_float64, axis=2) - correct)).sum(0)
+    expected_grad = softmax(as_float64, axis=2)
+    expected_grad[np.arange(len(y)), :, y] -= 1.0
+    expected_grad *= weight[:, None, None]
+    loss, dscores = LOSSES["log_loss"](scores, y, weight, overwrite_scores=True)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(loss, expected_loss.reshape(np.shape(loss)), rtol=rtol)
+    assert np.isfinite(dscores).all()
+    np.testing.assert_allclose(
+        dscores.reshape(expected_grad.shape), expected_grad, rtol=rtol, atol=rtol
+    )
+
+
+def test_in_place_softmax_reports_a_non_finite_score():
+    scores = np.zeros((4, 3))
+    scores[1, 2] = np.nan
+    loss, _ = LOSSES["log_loss"](
+        scores, np.zeros(4, dtype=int), np.full(4, 0.25), overwrite_scores=True
+    )
+    assert np.isnan(loss)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(256, 10), (7, 1000), (1, 3)])
+def test_sums_as_products_equal_numpys_sums(shape, dtype):
+    from sklinear._elementwise import sums_per_column, sums_per_row
+
+    array = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    # Sums of terms of either sign: the rounding is relative to the terms.
+    tol = (1e-6 if dtype == np.float32 else 1e-14) * np.sqrt(max(shape))
+    np.testing.assert_allclose(sums_per_row(array), array.sum(axis=1), atol=tol)
+    out = np.empty(shape[1], dtype=dtype)
+    assert sums_per_column(array, out=out) is out
+    np.testing.assert_allclose(out, array.sum(axis=0), atol=tol)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_unit_weights_give_the_batches_of_the_general_path(shuffle):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((103, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 103)
+    rows = np.sort(rng.choice(103, 90, replace=False))
+    source = engine.BatchSource(
+        X, y, np.ones(103, dtype=np.float32), rows, batch_size=16, shuffle=shuffle
+    )
+    assert source.unit_weights is not None
+    general = engine.BatchSource(
+        X, y, np.ones(103, dtype=np.float32), rows, batch_size=16, shuffle=shuffle
+    )
+    general.unit_weights = None
+    batches = list(source.batches(np.random.default_rng(1)))
+    expected = list(general.batches(np.random.default_rng(1)))
+    assert len(batches) == len(expected) == 6
+    for (X_b, y_b, w_b, total), (X_e, y_e, w_e, total_e) in zip(
+        batches, expected, strict=True
+    ):
+        np.testing.assert_array_equal(X_b, X_e)
+        np.testing.assert_array_equal(y_b, y_e)
+        np.testing.assert_array_equal(w_b, w_e)
+        assert w_b.dtype == w_e.dtype and total == total_e
+    weighted = engine.BatchSource(X, y, np.linspace(0.5, 1, 103), batch_size=16)
+    assert weighted.unit_weights is None
+
+
 def test_a_loss_without_in_place_ignores_overwrite_scores():
     record = LOSSES["smooth_hinge"]
     assert not record.in_place
