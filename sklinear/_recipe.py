@@ -25,6 +25,7 @@ run of several models the grid parameters (``alpha``, ``l1_ratio``,
 hyperparameter is the first model's.
 """
 
+import copy
 import math
 import warnings
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ from ._engine import (
     Preconditioner,
     TrainState,
     per_column,
+    run_epoch,
     train,
 )
 from ._learning_rate import (
@@ -51,7 +53,14 @@ from ._learning_rate import (
     constant_features,
     typical_row_norm,
 )
-from ._namespace import device_of, namespace_of, take_rows, to_namespace, to_numpy
+from ._namespace import (
+    device_of,
+    namespace_of,
+    numpy_dtype,
+    take_rows,
+    to_namespace,
+    to_numpy,
+)
 from ._optimizers import OPTIMIZERS
 from ._penalties import PENALTIES, ValueOnly, penalty_strength, penalty_terms
 from .losses import LOSSES, expected_initial_loss, log_softmax
@@ -988,6 +997,8 @@ def train_run(
     sklinear._engine.History
     """
     spec = run.spec
+    if epoch is None and _compacts(run):
+        epoch = _compacting_epochs(run, source)
     return train(
         run.state,
         run.objective,
@@ -1004,6 +1015,170 @@ def train_run(
         preconditioner=run.preconditioner,
         initial=initial,
         epoch=epoch,
+    )
+
+
+def _compacts(run):
+    """Whether the run's epochs leave its stopped models out (NumPy, K > 1).
+
+    A gradient optimizer only: random search draws its perturbations for
+    every column, so that leaving columns out would change the others'.
+    """
+    return run.n_models > 1 and run.objective.xp is np and run.optimizer.uses_gradient
+
+
+def _compacting_epochs(run, source):
+    """The epoch function of a run of ``K`` models that skips stopped ones.
+
+    :func:`sklinear._engine.run_epoch` trains the models that are not
+    frozen and leaves the others' parameters as they were, but their
+    columns still go through every product and elementwise pass. Once some
+    models have stopped (a search's strongly penalized candidates converge
+    in a few epochs, its weakly penalized ones take several times more),
+    each epoch here runs on a copy of the running models' columns only
+    (:func:`_running_part`: their parameters, optimizer state and average,
+    objective, optimizer, preconditioner and weights, rebuilt from their
+    specs as :func:`plan` builds them) and writes them back after it. The
+    batches, the random draws and each model's arithmetic are those of the
+    whole run; a frozen model's epoch objective is its last one.
+
+    Returns
+    -------
+    callable
+        ``epoch(lr, frozen) -> (objective, diverged)`` for
+        :func:`sklinear._engine.train`.
+    """
+    state, last = run.state, {}
+
+    def epoch(lr, frozen):
+        if not frozen.any():
+            value, diverged = run_epoch(
+                state,
+                run.objective,
+                source,
+                run.optimizer,
+                lr,
+                frozen=frozen,
+                preconditioner=run.preconditioner,
+            )
+        else:
+            running = ~frozen
+            part = last.get("part")
+            if part is None or not np.array_equal(part.running, running):
+                part = last["part"] = _running_part(run, source, running)
+            sub_state = part.take(state)
+            sub_lr = lr[part.columns] if getattr(lr, "ndim", 0) else lr
+            sub_value, sub_diverged = run_epoch(
+                sub_state,
+                part.objective,
+                part.source,
+                part.optimizer,
+                sub_lr,
+                preconditioner=part.preconditioner,
+            )
+            part.put(sub_state, state)
+            value = np.array(last["value"], dtype=float)
+            value[running] = sub_value
+            diverged = np.zeros(run.n_models, dtype=bool)
+            diverged[running] = sub_diverged
+        last["value"] = value
+        return value, diverged
+
+    return epoch
+
+
+@dataclass
+class _RunningPart:
+    """The running models' share of a run: what :func:`_running_part` builds."""
+
+    running: np.ndarray
+    columns: np.ndarray
+    objective: LinearObjective
+    optimizer: object
+    preconditioner: Preconditioner | None
+    source: BatchSource
+
+    def take(self, state):
+        """A training state of copies of the running models' columns."""
+        columns, n_columns = self.columns, state.params.shape[1]
+
+        def part(value):
+            if value is None:
+                return None
+            if hasattr(value, "shape") and tuple(value.shape[-1:]) == (n_columns,):
+                # take gives a C-contiguous copy (fancy indexing may not).
+                return np.take(value, columns, axis=-1)
+            return copy.copy(value)
+
+        return TrainState(
+            params=part(state.params),
+            optimizer_state={
+                name: part(value) for name, value in state.optimizer_state.items()
+            },
+            rng=state.rng,
+            base_lr=state.base_lr[self.running],
+            epoch=state.epoch,
+            samples=state.samples,
+            average=part(state.average),
+            n_averaged=part(state.n_averaged),
+            average_from=state.average_from,
+        )
+
+    def put(self, part, state):
+        """Write the trained columns of ``part`` back into ``state``."""
+        columns, n_columns = self.columns, state.params.shape[1]
+        state.params[:, columns] = part.params
+        for name, value in part.optimizer_state.items():
+            whole = state.optimizer_state[name]
+            if hasattr(whole, "shape") and tuple(whole.shape[-1:]) == (n_columns,):
+                whole[..., columns] = value
+        if state.average is not None:
+            state.average[:, columns] = part.average
+            state.n_averaged[columns] = part.n_averaged
+        state.epoch, state.samples = part.epoch, part.samples
+
+
+def _running_part(run, source, running):
+    """The objective, optimizer, preconditioner and batches of running models.
+
+    Built from the running models' specs as :func:`plan` builds the whole
+    run's, with their columns of the center and the preconditioner and
+    their columns of the weights; the batches are the whole run's (same
+    rows, size, shuffling and dropout, drawn from the same generator).
+    """
+    objective = run.objective
+    columns = np.flatnonzero(objective.model_columns(running))
+    specs = [spec for spec, keep in zip(run.specs, running, strict=True) if keep]
+    dtype = numpy_dtype(run.state.params.dtype)
+    offset = objective.offset
+    if offset is not None and offset.ndim == 2:
+        offset = np.take(offset, columns, axis=1)
+    preconditioner = run.preconditioner
+    if preconditioner is not None:
+        preconditioner = Preconditioner(
+            *(
+                array if array.shape[1] == 1 else np.take(array, columns, axis=1)
+                for array in preconditioner
+            )
+        )
+    weights = source.weight
+    return _RunningPart(
+        running=running.copy(),
+        columns=columns,
+        objective=models_objective(specs, objective.n_classes, offset, dtype),
+        optimizer=models_optimizer(specs, objective.n_classes, dtype),
+        preconditioner=preconditioner,
+        source=BatchSource(
+            source.X,
+            source.y,
+            np.take(weights, np.flatnonzero(running), axis=1)
+            if weights.ndim == 2
+            else weights,
+            source.rows,
+            batch_size=source.batch_size,
+            shuffle=source.shuffle,
+            dropout=source.dropout,
+        ),
     )
 
 

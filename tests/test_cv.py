@@ -197,3 +197,57 @@ def test_one_pass_trains_every_model_in_the_same_number_of_steps():
         finally:
             _engine.BatchSource.batches = original
     assert sum(calls) == 4 * len(y)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        SoftmaxSGD(max_iter=40, tol=1e-2, n_iter_no_change=2),
+        SoftmaxSGD(optimizer="sgd", average=True, max_iter=40, tol=1e-2),
+        MulticlassSVMSGD(penalty="elasticnet", max_norm=3.0, max_iter=40, tol=1e-2),
+        MulticlassSVMSGD(optimizer="adamw", early_stopping=True, max_iter=40),
+    ],
+    ids=repr,
+)
+def test_stopped_models_leave_the_arithmetic_and_the_others_train_alike(
+    monkeypatch, template
+):
+    # Candidates that stop at different epochs: once one has stopped, the
+    # epochs run on the running models' columns only, and every model ends
+    # as its plain fit and as the run that keeps every column.
+    import sklinear._recipe as recipe
+
+    X, y = _problem(n_samples=240)
+    y_index = np.searchsorted(np.unique(y), y)
+    folds = list(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))
+    models, weights = [], []
+    for alpha in [1e-1, 1e-3, 1e-5]:
+        for train_rows, _ in folds:
+            models.append(clone(template).set_params(alpha=alpha, random_state=0))
+            weight = np.zeros(len(y))
+            weight[train_rows] = 1.0
+            weights.append(weight)
+    weights = np.column_stack(weights)
+    widths = []
+    run_epoch = recipe.run_epoch
+
+    def counted(state, objective, *args, **kwargs):
+        widths.append(objective.n_models)
+        return run_epoch(state, objective, *args, **kwargs)
+
+    monkeypatch.setattr(recipe, "run_epoch", counted)
+    params, diverged, _, n_iter = train_models(models, X, y_index, weights, 3)
+    assert not diverged.any()
+    assert len(set(n_iter)) > 1  # the models stopped at different epochs
+    assert widths[0] == len(models) and min(widths) < len(models)
+    # Each epoch trained exactly the models still running.
+    running = [int((n_iter > epoch).sum()) for epoch in range(max(n_iter))]
+    assert widths == running
+    monkeypatch.setattr(recipe, "_compacts", lambda run: False)
+    whole, _, _, whole_n_iter = train_models(models, X, y_index, weights, 3)
+    np.testing.assert_array_equal(n_iter, whole_n_iter)
+    for k, model in enumerate(models):
+        np.testing.assert_allclose(params[k], whole[k], rtol=1e-6, atol=1e-9)
+        plain = _plain_fit(model, X, y, folds[k % 2][0])
+        np.testing.assert_allclose(params[k], _params_of(plain), rtol=1e-6, atol=1e-9)
+        assert n_iter[k] == plain.n_iter_
