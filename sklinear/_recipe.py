@@ -1038,7 +1038,7 @@ def _compacting_epochs(run, source):
     each epoch here runs on a copy of the running models' columns only
     (:func:`_running_part`: their parameters, optimizer state and average,
     objective, optimizer, preconditioner and weights, rebuilt from their
-    specs as :func:`plan` builds them) and writes them back after it. The
+    specs as :func:`plan` builds them) and writes them back after each. The
     batches, the random draws and each model's arithmetic are those of the
     whole run; a frozen model's epoch objective is its last one.
 
@@ -1065,8 +1065,11 @@ def _compacting_epochs(run, source):
             running = ~frozen
             part = last.get("part")
             if part is None or not np.array_equal(part.running, running):
+                # Nothing but these epochs changes the state's columns between
+                # them: the copy is taken when the running models change.
                 part = last["part"] = _running_part(run, source, running)
-            sub_state = part.take(state)
+                last["state"] = part.take(state)
+            sub_state = last["state"]
             sub_lr = lr[part.columns] if getattr(lr, "ndim", 0) else lr
             sub_value, sub_diverged = run_epoch(
                 sub_state,
