@@ -1080,7 +1080,8 @@ def _compacting_epochs(run, source):
                 preconditioner=part.preconditioner,
             )
             part.put(sub_state, state)
-            value = np.array(last["value"], dtype=float)
+            value = np.array(last.get("value", np.nan), dtype=float)
+            value = np.broadcast_to(value, (run.n_models,)).copy()
             value[running] = sub_value
             diverged = np.zeros(run.n_models, dtype=bool)
             diverged[running] = sub_diverged
@@ -1132,9 +1133,11 @@ class _RunningPart:
         columns, n_columns = self.columns, state.params.shape[1]
         state.params[:, columns] = part.params
         for name, value in part.optimizer_state.items():
-            whole = state.optimizer_state[name]
+            whole = state.optimizer_state.get(name)
             if hasattr(whole, "shape") and tuple(whole.shape[-1:]) == (n_columns,):
                 whole[..., columns] = value
+            else:  # an entry shared by the columns (none of the built-in ones)
+                state.optimizer_state[name] = copy.copy(value)
         if state.average is not None:
             state.average[:, columns] = part.average
             state.n_averaged[columns] = part.n_averaged
