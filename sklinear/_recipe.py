@@ -997,7 +997,7 @@ def train_run(
     sklinear._engine.History
     """
     spec = run.spec
-    if epoch is None and _compacts(run):
+    if epoch is None and leaves_stopped_models_out(run):
         epoch = _compacting_epochs(run, source)
     return train(
         run.state,
@@ -1018,7 +1018,7 @@ def train_run(
     )
 
 
-def _compacts(run):
+def leaves_stopped_models_out(run):
     """Whether the run's epochs leave its stopped models out (NumPy, K > 1).
 
     A gradient optimizer only: random search draws its perturbations for
@@ -1036,7 +1036,7 @@ def _compacting_epochs(run, source):
     models have stopped (a search's strongly penalized candidates converge
     in a few epochs, its weakly penalized ones take several times more),
     each epoch here runs on a copy of the running models' columns only
-    (:func:`_running_part`: their parameters, optimizer state and average,
+    (:func:`running_part`: their parameters, optimizer state and average,
     objective, optimizer, preconditioner and weights, rebuilt from their
     specs as :func:`plan` builds them) and writes them back after each. The
     batches, the random draws and each model's arithmetic are those of the
@@ -1067,7 +1067,7 @@ def _compacting_epochs(run, source):
             if part is None or not np.array_equal(part.running, running):
                 # Nothing but these epochs changes the state's columns between
                 # them: the copy is taken when the running models change.
-                part = last["part"] = _running_part(run, source, running)
+                part = last["part"] = running_part(run, source, running)
                 last["state"] = part.take(state)
             sub_state = last["state"]
             sub_lr = lr[part.columns] if getattr(lr, "ndim", 0) else lr
@@ -1080,11 +1080,7 @@ def _compacting_epochs(run, source):
                 preconditioner=part.preconditioner,
             )
             part.put(sub_state, state)
-            value = np.array(last.get("value", np.nan), dtype=float)
-            value = np.broadcast_to(value, (run.n_models,)).copy()
-            value[running] = sub_value
-            diverged = np.zeros(run.n_models, dtype=bool)
-            diverged[running] = sub_diverged
+            value, diverged = part.spread(sub_value, sub_diverged, last.get("value"))
         last["value"] = value
         return value, diverged
 
@@ -1092,15 +1088,37 @@ def _compacting_epochs(run, source):
 
 
 @dataclass
-class _RunningPart:
-    """The running models' share of a run: what :func:`_running_part` builds."""
+class RunningPart:
+    """The running models' share of a run: what :func:`running_part` builds.
+
+    Attributes
+    ----------
+    running : ndarray of bool of shape (K,)
+        The models it holds.
+    columns : ndarray of int
+        Their columns of the run's parameters.
+    specs : list of ModelSpec
+        Their hyperparameters.
+    offset : ndarray or None
+        Their center of the data.
+    objective : LinearObjective
+        Their objective.
+    optimizer : sklinear._optimizers.Optimizer
+        Their optimizer.
+    preconditioner : Preconditioner or None
+        Their columns of the preconditioner.
+    source : BatchSource or None
+        Their batches (None for a driver that trains elsewhere).
+    """
 
     running: np.ndarray
     columns: np.ndarray
+    specs: list
+    offset: np.ndarray | None
     objective: LinearObjective
     optimizer: object
     preconditioner: Preconditioner | None
-    source: BatchSource
+    source: BatchSource | None = None
 
     def take(self, state):
         """A training state of copies of the running models' columns."""
@@ -1128,6 +1146,20 @@ class _RunningPart:
             average_from=state.average_from,
         )
 
+    def spread(self, value, diverged, last_value=None):
+        """The running models' epoch objective and divergence, for all ``K``.
+
+        A stopped model keeps its objective of ``last_value`` (NaN if None)
+        and has not diverged.
+        """
+        n_models = len(self.running)
+        whole = np.full(n_models, np.nan) if last_value is None else last_value
+        whole = np.array(whole, dtype=float)
+        whole[self.running] = value
+        whole_diverged = np.zeros(n_models, dtype=bool)
+        whole_diverged[self.running] = diverged
+        return whole, whole_diverged
+
     def put(self, part, state):
         """Write the trained columns of ``part`` back into ``state``."""
         columns, n_columns = self.columns, state.params.shape[1]
@@ -1141,16 +1173,17 @@ class _RunningPart:
         if state.average is not None:
             state.average[:, columns] = part.average
             state.n_averaged[columns] = part.n_averaged
-        state.epoch, state.samples = part.epoch, part.samples
+        state.epoch, state.samples, state.rng = part.epoch, part.samples, part.rng
 
 
-def _running_part(run, source, running):
+def running_part(run, source, running):
     """The objective, optimizer, preconditioner and batches of running models.
 
     Built from the running models' specs as :func:`plan` builds the whole
     run's, with their columns of the center and the preconditioner and
     their columns of the weights; the batches are the whole run's (same
     rows, size, shuffling and dropout, drawn from the same generator).
+    ``source`` None (a driver that trains elsewhere) gives no batches.
     """
     objective = run.objective
     columns = np.flatnonzero(objective.model_columns(running))
@@ -1167,14 +1200,18 @@ def _running_part(run, source, running):
                 for array in preconditioner
             )
         )
-    weights = source.weight
-    return _RunningPart(
+    part = RunningPart(
         running=running.copy(),
         columns=columns,
+        specs=specs,
+        offset=offset,
         objective=models_objective(specs, objective.n_classes, offset, dtype),
         optimizer=models_optimizer(specs, objective.n_classes, dtype),
         preconditioner=preconditioner,
-        source=BatchSource(
+    )
+    if source is not None:
+        weights = source.weight
+        part.source = BatchSource(
             source.X,
             source.y,
             np.take(weights, np.flatnonzero(running), axis=1)
@@ -1184,8 +1221,8 @@ def _running_part(run, source, running):
             batch_size=source.batch_size,
             shuffle=source.shuffle,
             dropout=source.dropout,
-        ),
-    )
+        )
+    return part
 
 
 # ----------------------------------------------------------------- finish

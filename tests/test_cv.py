@@ -243,7 +243,7 @@ def test_stopped_models_leave_the_arithmetic_and_the_others_train_alike(
     # Each epoch trained exactly the models still running.
     running = [int((n_iter > epoch).sum()) for epoch in range(max(n_iter))]
     assert widths == running
-    monkeypatch.setattr(recipe, "_compacts", lambda run: False)
+    monkeypatch.setattr(recipe, "leaves_stopped_models_out", lambda run: False)
     whole, _, _, whole_n_iter = train_models(models, X, y_index, weights, 3)
     np.testing.assert_array_equal(n_iter, whole_n_iter)
     for k, model in enumerate(models):

@@ -426,6 +426,48 @@ def test_a_search_on_one_worker_is_the_one_machine_search(one_worker, search):
     np.testing.assert_array_equal(model.predict(X), reference.predict(X))
 
 
+@pytest.mark.parametrize("workers", ["one_worker", "two_workers"])
+def test_a_search_rounds_train_only_the_running_models(monkeypatch, request, workers):
+    # Candidates that stop at different epochs: the rounds after a stop
+    # train the running models' columns alone (their weight columns on the
+    # workers). With one worker the search stays the one-machine search,
+    # whose epochs leave stopped models out the same way.
+    import sklinear.dask._wrapper as wrapper
+
+    X, y = _digits()
+    search = SoftmaxSGDCV(
+        alphas=[1e-5, 1e-2, 3e-1], tol=1e-2, n_iter_no_change=2, max_iter=30,
+        random_state=0,
+    )  # fmt: skip
+    widths = []
+    mixing_epoch = wrapper.mixing_epoch
+
+    def counted(blocks, state, spec, *args, **kwargs):
+        widths.append(len(spec.models))
+        return mixing_epoch(blocks, state, spec, *args, **kwargs)
+
+    monkeypatch.setattr(wrapper, "mixing_epoch", counted)
+    client = request.getfixturevalue(workers)
+    # One worker and one block: the one-machine search's rows in its order.
+    rows = len(X) if workers == "one_worker" else 450
+    with client.as_current():
+        model = DaskSGD(search).fit(da.from_array(X, chunks=(rows, 64)), y)
+    fitted = model.estimator_
+    n_iter = fitted.cv_results_["max_n_iter"]
+    assert len(set(n_iter)) > 1  # the candidates stopped at different epochs
+    n_models = 3 * fitted.n_splits_
+    assert widths[0] == n_models and min(widths) < n_models
+    if workers == "one_worker":
+        reference = pickle.loads(pickle.dumps(search)).fit(X, y)
+    else:  # the same rounds with every column kept
+        monkeypatch.setattr(wrapper, "leaves_stopped_models_out", lambda run: False)
+        with client.as_current():
+            reference = DaskSGD(search).fit(da.from_array(X, chunks=(rows, 64)), y)
+        reference = reference.estimator_
+    _assert_same_results(fitted.cv_results_, reference.cv_results_)
+    np.testing.assert_allclose(fitted.coef_, reference.coef_, rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize("Search", [SoftmaxSGDCV, MulticlassSVMSGDCV])
 def test_a_search_on_two_workers_chooses_as_one_machine(two_workers, Search):
     # Digits sorted by class, four blocks: the same choice as on one

@@ -32,14 +32,21 @@ class BlockSpec:
     batch_size : int
         Rows per minibatch, as the plain fit chooses them for the whole
         training data (a block's part may hold fewer).
+    weight_columns : ndarray of int, default=None
+        The blocks' weight columns of these models, where they are some of
+        the models the blocks were placed with (the running models of a
+        search, :func:`sklinear._recipe.running_part`); None for all.
     """
 
-    def __init__(self, models, n_classes, offset, dtype, batch_size):
+    def __init__(
+        self, models, n_classes, offset, dtype, batch_size, weight_columns=None
+    ):
         self.models = list(models)
         self.n_classes = n_classes
         self.offset = offset
         self.dtype = np.dtype(dtype)
         self.batch_size = batch_size
+        self.weight_columns = weight_columns
 
     @property
     def model(self):
@@ -96,6 +103,8 @@ def train_block(state, spec, lr, preconditioner, X, y_index, weight, rows, froze
         those passed in).
     """
     n_models = len(spec.models)
+    if spec.weight_columns is not None and weight.ndim == 2:
+        weight = np.take(weight, spec.weight_columns, axis=1)
     weight_rows = weight if rows is None else weight[rows]
     total = np.broadcast_to(
         np.asarray(weight_rows, dtype=np.float64).sum(axis=0), (n_models,)

@@ -25,7 +25,9 @@ from .._recipe import (
     initial_loss_attributes,
     initial_loss_rows,
     initial_losses,
+    leaves_stopped_models_out,
     plan,
+    running_part,
     train_run,
 )
 from ._blocks import BlockSpec, sparse_message
@@ -423,9 +425,18 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             momentum = 1.0 - 1.0 / n_chains
         velocity = []  # the block momentum's moves, kept between epochs
         rounds = [0]
+        last = {}
 
         def epoch(lr, frozen):
             rounds[0] += 1
+            if (
+                self.mode == "mixing"
+                and frozen.any()
+                and leaves_stopped_models_out(run)
+            ):
+                value, diverged = running_epoch(lr, frozen)
+                last["value"] = value
+                return value, diverged
             if self.mode == "mixing":
                 new, value, diverged = self._retrying(
                     rounds[0],
@@ -448,6 +459,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 )
                 # The stopping rule holds the state: update it in place.
                 vars(state).update(vars(new))
+                last["value"] = value
                 return value, diverged
             loss, grad, _ = self._retrying(
                 rounds[0],
@@ -472,6 +484,51 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if diverged.any():
                 state.params[...] = before
             return value, diverged
+
+        def running_epoch(lr, frozen):
+            # Once some of a search's models have stopped, the rounds train
+            # the running models' columns alone, as the recipe's local
+            # epochs do (sklinear._recipe.running_part); the workers take
+            # their weight columns.
+            running = ~frozen
+            part = last.get("part")
+            if part is None or not np.array_equal(part.running, running):
+                part = last["part"] = running_part(run, None, running)
+                last["spec"] = BlockSpec(
+                    part.specs,
+                    block_spec.n_classes,
+                    part.offset,
+                    block_spec.dtype,
+                    block_spec.batch_size,
+                    weight_columns=np.flatnonzero(running),
+                )
+            columns = part.columns
+            start = part.take(state)
+            moves = [np.take(velocity[0], columns, axis=-1)] if velocity else []
+            new, value, diverged = self._retrying(
+                rounds[0],
+                lambda: mixing_epoch(
+                    blocks,
+                    start,
+                    last["spec"],
+                    lr[columns] if np.ndim(lr) else lr,
+                    part.preconditioner,
+                    run.train_rows,
+                    generators,
+                    n_chains=n_chains,
+                    mixing_rows=mixing_rows,
+                    objective=part.objective,
+                    block_momentum=momentum,
+                    velocity=moves,
+                ),
+                blocks,
+            )
+            part.put(new, state)
+            if moves:
+                if not velocity:
+                    velocity.append(np.zeros_like(state.params))
+                velocity[0][..., columns] = moves[0]
+            return part.spread(value, diverged, last.get("value"))
 
         return epoch
 
