@@ -438,25 +438,10 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 last["value"] = value
                 return value, diverged
             if self.mode == "mixing":
-                new, value, diverged = self._retrying(
-                    rounds[0],
-                    lambda: mixing_epoch(
-                        blocks,
-                        state,
-                        block_spec,
-                        lr,
-                        run.preconditioner,
-                        run.train_rows,
-                        generators,
-                        n_chains=n_chains,
-                        mixing_rows=mixing_rows,
-                        frozen=frozen,
-                        objective=run.objective,
-                        block_momentum=momentum,
-                        velocity=velocity,
-                    ),
-                    blocks,
-                )
+                new, value, diverged = mixed(
+                    state, block_spec, lr, run.preconditioner, run.objective,
+                    velocity, frozen,
+                )  # fmt: skip
                 # The stopping rule holds the state: update it in place.
                 vars(state).update(vars(new))
                 last["value"] = value
@@ -485,6 +470,29 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 state.params[...] = before
             return value, diverged
 
+        def mixed(start, spec, lr, preconditioner, objective, moves, frozen=None):
+            # One mixing epoch from ``start`` (retried from it after a lost
+            # worker); ``moves`` holds the block momentum's moves.
+            return self._retrying(
+                rounds[0],
+                lambda: mixing_epoch(
+                    blocks,
+                    start,
+                    spec,
+                    lr,
+                    preconditioner,
+                    run.train_rows,
+                    generators,
+                    n_chains=n_chains,
+                    mixing_rows=mixing_rows,
+                    frozen=frozen,
+                    objective=objective,
+                    block_momentum=momentum,
+                    velocity=moves,
+                ),
+                blocks,
+            )
+
         def running_epoch(lr, frozen):
             # Once some of a search's models have stopped, the rounds train
             # the running models' columns alone, as the recipe's local
@@ -505,24 +513,10 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             columns = part.columns
             start = part.take(state)
             moves = [np.take(velocity[0], columns, axis=-1)] if velocity else []
-            new, value, diverged = self._retrying(
-                rounds[0],
-                lambda: mixing_epoch(
-                    blocks,
-                    start,
-                    last["spec"],
-                    lr[columns] if np.ndim(lr) else lr,
-                    part.preconditioner,
-                    run.train_rows,
-                    generators,
-                    n_chains=n_chains,
-                    mixing_rows=mixing_rows,
-                    objective=part.objective,
-                    block_momentum=momentum,
-                    velocity=moves,
-                ),
-                blocks,
-            )
+            new, value, diverged = mixed(
+                start, last["spec"], lr[columns] if np.ndim(lr) else lr,
+                part.preconditioner, part.objective, moves,
+            )  # fmt: skip
             part.put(new, state)
             if moves:
                 if not velocity:
