@@ -59,3 +59,20 @@ def test_embedding_data_has_unit_rows_and_every_class():
     assert X.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-5)
     assert set(np.unique(y)) == set(range(10))
+
+
+def test_the_sweeps_logistic_tol_is_recorded_and_makes_lbfgs_train_longer():
+    bench = _load_bench_probe()
+    kwargs = {"alphas": (1e-4, 1e-2), "skip_logistic_cv": True}
+    default = bench.sweep(300, 16, 3, **kwargs)
+    tight = bench.sweep(300, 16, 3, logistic_tol=1e-10, **kwargs)
+    assert default["logistic_tol"] == 1e-4 and tight["logistic_tol"] == 1e-10
+    for loose, strict in zip(
+        default["LogisticRegression"]["per_C"],
+        tight["LogisticRegression"]["per_C"],
+        strict=True,
+    ):
+        assert strict["n_iter"] >= loose["n_iter"]
+    assert sum(e["n_iter"] for e in tight["LogisticRegression"]["per_C"]) > sum(
+        e["n_iter"] for e in default["LogisticRegression"]["per_C"]
+    )
