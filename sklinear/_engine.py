@@ -706,14 +706,19 @@ class TrainState:
         self.n_averaged = to_namespace(self.n_averaged, xp, device)
 
 
-def _column_arrays(state):
+def has_columns(value, n_columns):
+    """Whether ``value`` is an array with one entry per parameter column."""
+    return hasattr(value, "shape") and tuple(value.shape[-1:]) == (n_columns,)
+
+
+def column_arrays(state):
     """The state arrays that have one entry per column of the parameters."""
     n_columns = state.params.shape[1]
     arrays = [state.params]
     if state.average is not None:
         arrays += [state.average, state.n_averaged]
     for value in state.optimizer_state.values():
-        if hasattr(value, "shape") and tuple(value.shape[-1:]) == (n_columns,):
+        if has_columns(value, n_columns):
             arrays.append(value)
     return arrays
 
@@ -723,15 +728,16 @@ def _save_columns(state, columns):
 
     Whole copies off NumPy, which has no scatter to put columns back.
     """
-    arrays = _column_arrays(state)
+    arrays = column_arrays(state)
     xp = namespace_of(state.params)
     if xp is np:
         return [array[..., columns].copy() for array in arrays]
     return [xp.asarray(array, copy=True) for array in arrays]
 
 
-def _restore_columns(state, objective, columns, saved):
-    for array, values in zip(_column_arrays(state), saved, strict=True):
+def restore_columns(state, objective, columns, saved):
+    """Put ``saved`` (in :func:`column_arrays`' order) into the columns ``columns``."""
+    for array, values in zip(column_arrays(state), saved, strict=True):
         if objective.xp is np:
             array[..., columns] = values
         else:
@@ -1172,7 +1178,7 @@ def run_epoch(
                 preconditioner,
             )
             if skip is not None:
-                _restore_columns(state, objective, skip, saved)
+                restore_columns(state, objective, skip, saved)
             if not check_each_batch:
                 values.append(value)
                 weights.append(batch_weight)
@@ -1207,7 +1213,7 @@ def run_epoch(
 
 def _restore_models(state, objective, models, snapshot):
     columns = objective.model_columns(models)
-    for array, values in zip(_column_arrays(state), snapshot, strict=True):
+    for array, values in zip(column_arrays(state), snapshot, strict=True):
         objective.assign_columns(array, values, columns)
 
 

@@ -44,7 +44,10 @@ from ._engine import (
     LinearObjective,
     Preconditioner,
     TrainState,
+    column_arrays,
+    has_columns,
     per_column,
+    restore_columns,
     run_epoch,
     train,
 )
@@ -1070,13 +1073,12 @@ def _compacting_epochs(run, source):
                 part = last["part"] = running_part(run, source, running)
                 last["state"] = part.take(state)
             sub_state = last["state"]
-            sub_lr = lr[part.columns] if getattr(lr, "ndim", 0) else lr
             sub_value, sub_diverged = run_epoch(
                 sub_state,
                 part.objective,
                 part.source,
                 part.optimizer,
-                sub_lr,
+                part.learning_rate(lr),
                 preconditioner=part.preconditioner,
             )
             part.put(sub_state, state)
@@ -1127,7 +1129,7 @@ class RunningPart:
         def part(value):
             if value is None:
                 return None
-            if hasattr(value, "shape") and tuple(value.shape[-1:]) == (n_columns,):
+            if has_columns(value, n_columns):
                 # take gives a C-contiguous copy (fancy indexing may not).
                 return np.take(value, columns, axis=-1)
             return copy.copy(value)
@@ -1162,18 +1164,16 @@ class RunningPart:
 
     def put(self, part, state):
         """Write the trained columns of ``part`` back into ``state``."""
-        columns, n_columns = self.columns, state.params.shape[1]
-        state.params[:, columns] = part.params
+        restore_columns(state, self.objective, self.columns, column_arrays(part))
+        n_columns = part.params.shape[1]
         for name, value in part.optimizer_state.items():
-            whole = state.optimizer_state.get(name)
-            if hasattr(whole, "shape") and tuple(whole.shape[-1:]) == (n_columns,):
-                whole[..., columns] = value
-            else:  # an entry shared by the columns (none of the built-in ones)
+            if not has_columns(value, n_columns):  # shared by the columns
                 state.optimizer_state[name] = copy.copy(value)
-        if state.average is not None:
-            state.average[:, columns] = part.average
-            state.n_averaged[columns] = part.n_averaged
         state.epoch, state.samples, state.rng = part.epoch, part.samples, part.rng
+
+    def learning_rate(self, lr):
+        """The running models' share of an epoch's rate (scalar or per column)."""
+        return lr[self.columns] if np.ndim(lr) else lr
 
 
 def running_part(run, source, running):

@@ -514,7 +514,7 @@ class DaskSGD(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             start = part.take(state)
             moves = [np.take(velocity[0], columns, axis=-1)] if velocity else []
             new, value, diverged = mixed(
-                start, last["spec"], lr[columns] if np.ndim(lr) else lr,
+                start, last["spec"], part.learning_rate(lr),
                 part.preconditioner, part.objective, moves,
             )  # fmt: skip
             part.put(new, state)
