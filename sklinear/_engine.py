@@ -459,6 +459,28 @@ class LinearObjective:
             target[...] = self.xp.where(mask, source, target)
 
 
+class Batch(NamedTuple):
+    """One minibatch of :meth:`BatchSource.batches`.
+
+    Attributes
+    ----------
+    X, y, weight : arrays
+        Its rows of the data, the class indices and the sample weights (a
+        column per model with ``K > 1``).
+    weight_sum : float or ndarray of shape (K,)
+        Its total weight, on the host (per model with a weight column each).
+    n_rows : int
+        The rows it counts for averaging: its length, or with a source's
+        ``keep`` the length of the whole batch it was cut from.
+    """
+
+    X: object
+    y: object
+    weight: object
+    weight_sum: object
+    n_rows: int
+
+
 class BatchSource:
     """Minibatches of the training rows: shuffling, gathering and dropout.
 
@@ -483,10 +505,25 @@ class BatchSource:
         Draw the rows of each epoch in a random order.
     dropout : float, default=0.0
         Probability of zeroing each input feature.
+    keep : ndarray of bool of shape (n_samples,), default=None
+        The rows the models of this source train on (a cross-validation
+        fold's training rows): the batches are those of all training rows,
+        same size, order and random draws, without the other rows, which
+        weigh zero for these models. Each batch still counts its whole
+        length for averaging. None keeps every row.
     """
 
     def __init__(
-        self, X, y, weight, rows=None, *, batch_size=None, shuffle=True, dropout=0.0
+        self,
+        X,
+        y,
+        weight,
+        rows=None,
+        *,
+        batch_size=None,
+        shuffle=True,
+        dropout=0.0,
+        keep=None,
     ):
         self.xp = xp = namespace_of(X)
         # The weights stay on the host too: the sums of a batch's weights
@@ -503,6 +540,9 @@ class BatchSource:
         )
         self.shuffle = shuffle
         self.dropout = dropout
+        if keep is not None and xp is not np:
+            raise ValueError("BatchSource(keep=...) is for NumPy data only.")
+        self.keep = keep
         # Unit weights (no sample or class weights) need no gather and no
         # sum per batch: a view of ones, and the batch's length.
         self.unit_weights = None
@@ -515,17 +555,15 @@ class BatchSource:
         return -(-self.n_rows // self.batch_size)
 
     def batches(self, rng):
-        """Yield ``(X_batch, y_batch, w_batch, weight_sum)`` for one epoch.
-
-        ``weight_sum`` is the batch's total weight, on the host: a float, or
-        an array of shape (K,) for a weight column per model.
-        """
-        X, rows, batch_size = self.X, self.rows, self.batch_size
+        """Yield a :class:`Batch` per minibatch of one epoch."""
+        X, rows, batch_size, keep = self.X, self.rows, self.batch_size, self.keep
         if self.shuffle and batch_size < self.n_rows:
             rows = rng.permutation(self.n_rows if rows is None else rows)
         if self.xp is not np:
             yield from self._device_batches(rows, rng)
             return
+        if keep is not None and rows is None:
+            rows = np.arange(self.n_rows)
         buffer = None
         # take(out=) copies the whole of an unaligned or non-contiguous X
         # first (22 ms against 0.3 ms per batch of a 12,500 x 3,072 block,
@@ -538,11 +576,14 @@ class BatchSource:
         ):
             buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
         for start in range(0, self.n_rows, batch_size):
+            n_batch = min(batch_size, self.n_rows - start)
             if rows is None:
                 batch = slice(start, start + batch_size)
                 X_batch = X[batch]
             else:
                 batch = np.sort(rows[start : start + batch_size])
+                if keep is not None:
+                    batch = batch[keep[batch]]
                 if buffer is None:
                     X_batch = X[batch]
                 else:
@@ -556,12 +597,12 @@ class BatchSource:
                     X_batch, self.dropout, rng, in_place=buffer is not None
                 )
             if self.unit_weights is not None:
-                n_batch = X_batch.shape[0]
-                w_batch, batch_weight = self.unit_weights[:n_batch], float(n_batch)
+                n_kept = X_batch.shape[0]
+                w_batch, batch_weight = self.unit_weights[:n_kept], float(n_kept)
             else:
                 w_batch = self.weight[batch]
                 batch_weight = _weight_sum(w_batch)
-            yield X_batch, self.y[batch], w_batch, batch_weight
+            yield Batch(X_batch, self.y[batch], w_batch, batch_weight, n_batch)
 
     def _device_batches(self, rows, rng):
         """:meth:`batches` on a device: the epoch's row order moves there once.
@@ -595,7 +636,7 @@ class BatchSource:
                 mask = rng.random(X_batch.shape, dtype=dtype) < keep
                 scale = mask.astype(dtype) * dtype.type(1.0 / keep)
                 X_batch = X_batch * to_namespace(scale, xp, self.device)
-            yield X_batch, y_batch, w_batch, _weight_sum(host)
+            yield Batch(X_batch, y_batch, w_batch, _weight_sum(host), stop - start)
 
 
 def _weight_sum(weight):
@@ -778,8 +819,8 @@ def workspace(objective, params, batch_size, dense=True):
 
 
 def _step(state, objective, optimizer, space, batch, lr, preconditioner):
-    """One optimizer step on one minibatch; returns each model's objective."""
-    X_batch, y_batch, w_batch = batch
+    """One optimizer step on one :class:`Batch`; returns each model's objective."""
+    X_batch, y_batch, w_batch = batch.X, batch.y, batch.weight
     params = state.params
     if not optimizer.uses_gradient:
         return _random_search_step(
@@ -804,7 +845,7 @@ def _step(state, objective, optimizer, space, batch, lr, preconditioner):
         value,
         lr,
         preconditioner,
-        y_batch.shape[0],
+        batch.n_rows,
         column_sums=column_sums,
         scratch=space.scratch,
     )
@@ -999,7 +1040,7 @@ def _optimizer_params(optimizer, params, preconditioner, rows):
 
 
 def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
-    X_batch, y_batch, w_batch = batch
+    X_batch, y_batch, w_batch = batch.X, batch.y, batch.weight
     params = state.params
 
     def batch_objective(candidate):
@@ -1021,7 +1062,7 @@ def _random_search_step(state, objective, optimizer, batch, lr, preconditioner):
     if objective.step_terms:
         value = value + objective.nonsmooth_value(params)
     params += update
-    _finish_step(state, objective, optimizer, lr, None, y_batch.shape[0], None)
+    _finish_step(state, objective, optimizer, lr, None, batch.n_rows, None)
     return value
 
 
@@ -1156,7 +1197,8 @@ def run_epoch(
     samples_before = state.samples
     # Overflow shows up as a non-finite objective, which is checked.
     with np.errstate(over="ignore", invalid="ignore"):
-        for X_batch, y_batch, w_batch, batch_weight in source.batches(state.rng):
+        for batch in source.batches(state.rng):
+            batch_weight = batch.weight_sum
             if shared:
                 if batch_weight == 0:
                     continue
@@ -1168,15 +1210,7 @@ def run_epoch(
                 skip = None if active.all() else objective.model_columns(~active)
             if skip is not None:
                 saved = _save_columns(state, skip)
-            value = _step(
-                state,
-                objective,
-                optimizer,
-                space,
-                (X_batch, y_batch, w_batch),
-                lr,
-                preconditioner,
-            )
+            value = _step(state, objective, optimizer, space, batch, lr, preconditioner)
             if skip is not None:
                 restore_columns(state, objective, skip, saved)
             if not check_each_batch:

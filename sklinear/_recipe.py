@@ -1031,19 +1031,29 @@ def leaves_stopped_models_out(run):
 
 
 def _compacting_epochs(run, source):
-    """The epoch function of a run of ``K`` models that skips stopped ones.
+    """The epoch function of a run of ``K`` models that skips needless work.
 
     :func:`sklinear._engine.run_epoch` trains the models that are not
     frozen and leaves the others' parameters as they were, but their
-    columns still go through every product and elementwise pass. Once some
-    models have stopped (a search's strongly penalized candidates converge
-    in a few epochs, its weakly penalized ones take several times more),
-    each epoch here runs on a copy of the running models' columns only
-    (:func:`running_part`: their parameters, optimizer state and average,
-    objective, optimizer, preconditioner and weights, rebuilt from their
-    specs as :func:`plan` builds them) and writes them back after each. The
-    batches, the random draws and each model's arithmetic are those of the
-    whole run; a frozen model's epoch objective is its last one.
+    columns still go through every product and elementwise pass; and a
+    cross-validation fold's model weighs its held-out rows zero, but they
+    still go through its products. Here each epoch runs on parts of the
+    run (:func:`running_part`: copies of their models' parameters,
+    optimizer state and average, their objective, optimizer, preconditioner
+    and weights, rebuilt from their specs as :func:`plan` builds them),
+    written back after each epoch:
+
+    - once some models have stopped (a search's strongly penalized
+      candidates converge in a few epochs, its weakly penalized ones take
+      several times more), the running models only;
+    - where :func:`fold_groups` pay, one part per group of models that
+      train on the same rows (a fold's candidates), whose batches leave out
+      the rows they weigh zero (:class:`sklinear._engine.BatchSource`'s
+      ``keep``): a ``k``-fold search computes ``(k - 1) / k`` of the
+      products.
+
+    The batches, the random draws and each model's arithmetic are those of
+    the whole run; a frozen model's epoch objective is its last one.
 
     Returns
     -------
@@ -1052,27 +1062,40 @@ def _compacting_epochs(run, source):
         :func:`sklinear._engine.train`.
     """
     state, last = run.state, {}
+    groups = fold_groups(run, source)
 
     def epoch(lr, frozen):
-        if not frozen.any():
+        running = ~frozen
+        if groups is None:
+            parts_running = [running]
+        else:
+            parts_running = [
+                running & (groups == g) for g in np.unique(groups[running])
+            ]
+        if len(parts_running) == 1 and not frozen.any():
             value, diverged = run_epoch(
                 state,
                 run.objective,
                 source,
                 run.optimizer,
                 lr,
-                frozen=frozen,
                 preconditioner=run.preconditioner,
             )
-        else:
-            running = ~frozen
-            part = last.get("part")
-            if part is None or not np.array_equal(part.running, running):
-                # Nothing but these epochs changes the state's columns between
-                # them: the copy is taken when the running models change.
-                part = last["part"] = running_part(run, source, running)
-                last["state"] = part.take(state)
-            sub_state = last["state"]
+            last["value"] = value
+            return value, diverged
+        if last.get("running") is None or not np.array_equal(last["running"], running):
+            # Nothing but these epochs changes the state's columns between
+            # them: the copies are taken when the running models change.
+            by_rows = groups is not None
+            parts = [running_part(run, source, r, by_rows) for r in parts_running]
+            last["parts"] = [(part, part.take(state)) for part in parts]
+            last["running"] = running
+        value, diverged = last.get("value"), np.zeros(len(running), dtype=bool)
+        start = copy.deepcopy(state.rng.bit_generator.state)
+        for i, (part, sub_state) in enumerate(last["parts"]):
+            if i:
+                # Every part draws the epoch's batches from the same state.
+                sub_state.rng.bit_generator.state = copy.deepcopy(start)
             sub_value, sub_diverged = run_epoch(
                 sub_state,
                 part.objective,
@@ -1082,11 +1105,72 @@ def _compacting_epochs(run, source):
                 preconditioner=part.preconditioner,
             )
             part.put(sub_state, state)
-            value, diverged = part.spread(sub_value, sub_diverged, last.get("value"))
+            value, part_diverged = part.spread(sub_value, sub_diverged, value)
+            diverged |= part_diverged
         last["value"] = value
         return value, diverged
 
     return epoch
+
+
+FOLD_GROUP_MIN_COLUMNS = 80
+"""Columns (models x classes) per group at least for :func:`fold_groups`."""
+
+
+def fold_groups(run, source):
+    """Each model's group, where the run trains best by groups; else None.
+
+    A group of models that weigh the same rows zero (the models of one
+    cross-validation fold, :func:`training_row_groups`) can leave those
+    rows out of its products, at the price of gathering its rows of each
+    batch and of a step per group. That pays when each group holds at
+    least ``FOLD_GROUP_MIN_COLUMNS * (groups - 2)`` columns (and as many
+    for two groups): the products then outweigh the extra gathers and
+    steps (measured in ``benchmarks/README.md``, issue 22). Not with
+    dropout (its draws are per batch) or without a local source.
+
+    Returns
+    -------
+    ndarray of int of shape (K,) or None
+    """
+    if source is None or source.keep is not None or run.weights.ndim == 1:
+        return None
+    if source.dropout or not run.optimizer.uses_gradient:
+        return None
+    groups = training_row_groups(run.weights)
+    n_groups = groups.max() + 1
+    columns = run.n_models * run.n_classes / n_groups
+    if n_groups == 1 or columns < FOLD_GROUP_MIN_COLUMNS * max(n_groups - 2, 1):
+        return None
+    return groups
+
+
+def training_row_groups(weights):
+    """A group label per model: models with the same rows of positive weight.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_samples, K)
+        The run's weight columns.
+
+    Returns
+    -------
+    ndarray of int of shape (K,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> weights = np.array([[1, 0, 2, 1], [1, 1, 0, 1], [0, 1, 1, 0]])
+    >>> training_row_groups(weights).tolist()
+    [0, 1, 2, 0]
+    """
+    patterns = np.packbits(np.asarray(weights) > 0, axis=0).T
+    _, first, labels = np.unique(
+        patterns, axis=0, return_index=True, return_inverse=True
+    )
+    # Numbered in the order of the models.
+    order = np.argsort(np.argsort(first))
+    return order[labels.reshape(-1)]
 
 
 @dataclass
@@ -1176,14 +1260,16 @@ class RunningPart:
         return lr[self.columns] if np.ndim(lr) else lr
 
 
-def running_part(run, source, running):
+def running_part(run, source, running, by_rows=False):
     """The objective, optimizer, preconditioner and batches of running models.
 
     Built from the running models' specs as :func:`plan` builds the whole
     run's, with their columns of the center and the preconditioner and
     their columns of the weights; the batches are the whole run's (same
-    rows, size, shuffling and dropout, drawn from the same generator).
-    ``source`` None (a driver that trains elsewhere) gives no batches.
+    rows, size, shuffling and dropout, drawn from the same generator),
+    and with ``by_rows`` without the rows that every one of these models
+    weighs zero. ``source`` None (a driver that trains elsewhere) gives no
+    batches.
     """
     objective = run.objective
     columns = np.flatnonzero(objective.model_columns(running))
@@ -1211,16 +1297,17 @@ def running_part(run, source, running):
     )
     if source is not None:
         weights = source.weight
+        if weights.ndim == 2:
+            weights = np.take(weights, np.flatnonzero(running), axis=1)
         part.source = BatchSource(
             source.X,
             source.y,
-            np.take(weights, np.flatnonzero(running), axis=1)
-            if weights.ndim == 2
-            else weights,
+            weights,
             source.rows,
             batch_size=source.batch_size,
             shuffle=source.shuffle,
             dropout=source.dropout,
+            keep=(weights > 0).any(axis=1) if by_rows else None,
         )
     return part
 

@@ -1,5 +1,6 @@
 """SoftmaxSGDCV and MulticlassSVMSGDCV: the grid trained in one pass."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -12,7 +13,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklinear import MulticlassSVMSGD, MulticlassSVMSGDCV, SoftmaxSGD, SoftmaxSGDCV
+from sklinear._base import model_spec
 from sklinear._cv import train_models
+from sklinear._learning_rate import feature_scales
+from sklinear._recipe import column_scales
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -197,6 +201,101 @@ def test_one_pass_trains_every_model_in_the_same_number_of_steps():
         finally:
             _engine.BatchSource.batches = original
     assert sum(calls) == 4 * len(y)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        SoftmaxSGD(max_iter=40, tol=1e-2, n_iter_no_change=2),
+        SoftmaxSGD(optimizer="sgd", average=100, max_iter=40, tol=1e-2),
+        MulticlassSVMSGD(penalty="elasticnet", max_norm=3.0, max_iter=40, tol=1e-2),
+        MulticlassSVMSGD(optimizer="adamw", early_stopping=True, max_iter=40),
+    ],
+    ids=repr,
+)
+def test_a_folds_models_leave_its_held_out_rows_out_of_their_batches(
+    monkeypatch, template
+):
+    # Grouped by fold, each group's batches hold its training rows only (the
+    # products skip the rows it weighs zero); every model ends as its plain
+    # fit and as the run whose batches hold every row.
+    import sklinear._recipe as recipe
+
+    X, y = _problem(n_samples=241)  # batches of 30 rows, the last of one
+    y_index = np.searchsorted(np.unique(y), y)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    models, weights = [], []
+    for alpha in [1e-1, 1e-3, 1e-5]:
+        for train_rows, _ in folds:
+            models.append(
+                clone(template).set_params(alpha=alpha, batch_size=30, random_state=0)
+            )
+            weight = np.zeros(len(y))
+            weight[train_rows] = 1.0
+            weights.append(weight)
+    weights = np.column_stack(weights)
+    epochs = []
+    run_epoch = recipe.run_epoch
+
+    row_of = {row.tobytes(): i for i, row in enumerate(X)}
+
+    def recorded(state, objective, source, *args, **kwargs):
+        rows = []
+        for batch in source.batches(copy.deepcopy(state.rng)):
+            rows.extend(row_of[row.tobytes()] for row in batch.X)
+            assert len(batch.X) <= batch.n_rows
+        training = np.arange(len(y)) if source.rows is None else source.rows
+        epochs.append((objective.n_models, source.keep, rows, training))
+        return run_epoch(state, objective, source, *args, **kwargs)
+
+    monkeypatch.setattr(recipe, "run_epoch", recorded)
+    monkeypatch.setattr(recipe, "FOLD_GROUP_MIN_COLUMNS", 0)
+    params, diverged, _, n_iter = train_models(models, X, y_index, weights, 3)
+    assert not diverged.any()
+    for n_models, keep, rows, training in epochs:
+        # One fold's running models, on that fold's training rows only
+        # (without the early-stopping split's validation rows).
+        fold = next(f for f, (train, _) in enumerate(folds) if keep[train].all())
+        assert 1 <= n_models <= 3
+        assert sorted(rows) == sorted(np.intersect1d(folds[fold][0], training))
+    assert len(epochs) == sum(
+        len({k % 3 for k in range(len(models)) if n_iter[k] > epoch})
+        for epoch in range(max(n_iter))
+    )
+    monkeypatch.setattr(recipe, "FOLD_GROUP_MIN_COLUMNS", 10**9)
+    whole, _, _, whole_n_iter = train_models(models, X, y_index, weights, 3)
+    np.testing.assert_array_equal(n_iter, whole_n_iter)
+    for k, model in enumerate(models):
+        np.testing.assert_allclose(params[k], whole[k], rtol=1e-6, atol=1e-9)
+        plain = _plain_fit(model, X, y, folds[k % 3][0])
+        np.testing.assert_allclose(params[k], _params_of(plain), rtol=1e-6, atol=1e-9)
+        assert n_iter[k] == plain.n_iter_
+
+
+def test_fold_groups_only_where_they_pay():
+    from sklinear._recipe import batch_source, fold_groups, plan
+
+    def run_of(n_alphas, n_folds, n_classes, dropout=0.0):
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((60, 4))
+        y_index = np.arange(60) % n_classes
+        fold = np.arange(60) % n_folds
+        specs, weights = [], []
+        for alpha in np.logspace(-5, -1, n_alphas):
+            for f in range(n_folds):
+                specs.append(model_spec(SoftmaxSGD(alpha=alpha, dropout=dropout)))
+                weights.append((fold != f) if n_folds > 1 else np.ones(60))
+        weights = np.column_stack(weights).astype(float)
+        scales = column_scales(weights, lambda w: feature_scales(X, w))
+        run = plan(specs, 4, np.float64, y_index, weights, n_classes, scales)
+        return fold_groups(run, batch_source(run, X))
+
+    assert run_of(8, 3, 10).tolist() == [0, 1, 2] * 8  # 80 columns per group
+    assert run_of(4, 3, 10) is None  # 40
+    assert run_of(8, 5, 10) is None  # 80, but 5 groups
+    assert run_of(8, 5, 30) is not None  # 240
+    assert run_of(8, 3, 10, dropout=0.1) is None
+    assert run_of(8, 1, 10) is None  # one group
 
 
 @pytest.mark.parametrize(

@@ -197,13 +197,14 @@ def test_unit_weights_give_the_batches_of_the_general_path(shuffle):
     batches = list(source.batches(np.random.default_rng(1)))
     expected = list(general.batches(np.random.default_rng(1)))
     assert len(batches) == len(expected) == 6
-    for (X_b, y_b, w_b, total), (X_e, y_e, w_e, total_e) in zip(
+    for (X_b, y_b, w_b, total, n_b), (X_e, y_e, w_e, total_e, n_e) in zip(
         batches, expected, strict=True
     ):
         np.testing.assert_array_equal(X_b, X_e)
         np.testing.assert_array_equal(y_b, y_e)
         np.testing.assert_array_equal(w_b, w_e)
         assert w_b.dtype == w_e.dtype and total == total_e
+        assert n_b == n_e == len(y_b)
     weighted = engine.BatchSource(X, y, np.linspace(0.5, 1, 103), batch_size=16)
     assert weighted.unit_weights is None
 
