@@ -1046,7 +1046,7 @@ def _compacting_epochs(run, source):
     - once some models have stopped (a search's strongly penalized
       candidates converge in a few epochs, its weakly penalized ones take
       several times more), the running models only;
-    - where :func:`fold_groups` pay, one part per group of models that
+    - where :func:`fold_groups_pay`, one part per group of models that
       train on the same rows (a fold's candidates), whose batches leave out
       the rows they weigh zero (:class:`sklinear._engine.BatchSource`'s
       ``keep``): a ``k``-fold search computes ``(k - 1) / k`` of the
@@ -1066,12 +1066,13 @@ def _compacting_epochs(run, source):
 
     def epoch(lr, frozen):
         running = ~frozen
-        if groups is None:
-            parts_running = [running]
-        else:
+        by_rows = groups is not None and fold_groups_pay(groups[running], run.n_classes)
+        if by_rows:
             parts_running = [
                 running & (groups == g) for g in np.unique(groups[running])
             ]
+        else:
+            parts_running = [running]
         if len(parts_running) == 1 and not frozen.any():
             value, diverged = run_epoch(
                 state,
@@ -1086,7 +1087,6 @@ def _compacting_epochs(run, source):
         if last.get("running") is None or not np.array_equal(last["running"], running):
             # Nothing but these epochs changes the state's columns between
             # them: the copies are taken when the running models change.
-            by_rows = groups is not None
             parts = [running_part(run, source, r, by_rows) for r in parts_running]
             last["parts"] = [(part, part.take(state)) for part in parts]
             last["running"] = running
@@ -1114,20 +1114,17 @@ def _compacting_epochs(run, source):
 
 
 FOLD_GROUP_MIN_COLUMNS = 80
-"""Columns (models x classes) per group at least for :func:`fold_groups`."""
+"""Columns (models x classes) per group at least for :func:`fold_groups_pay`."""
 
 
 def fold_groups(run, source):
-    """Each model's group, where the run trains best by groups; else None.
+    """Each model's group of training rows, where groups may be used; else None.
 
     A group of models that weigh the same rows zero (the models of one
     cross-validation fold, :func:`training_row_groups`) can leave those
-    rows out of its products, at the price of gathering its rows of each
-    batch and of a step per group. That pays when each group holds at
-    least ``FOLD_GROUP_MIN_COLUMNS * (groups - 2)`` columns (and as many
-    for two groups): the products then outweigh the extra gathers and
-    steps (measured in ``benchmarks/README.md``, issue 22). Not with
-    dropout (its draws are per batch) or without a local source.
+    rows out of its products, where :func:`fold_groups_pay`. Not with
+    dropout (its draws are per batch), a gradient-free optimizer or without
+    a local source.
 
     Returns
     -------
@@ -1138,11 +1135,31 @@ def fold_groups(run, source):
     if source.dropout or not run.optimizer.uses_gradient:
         return None
     groups = training_row_groups(run.weights)
-    n_groups = groups.max() + 1
-    columns = run.n_models * run.n_classes / n_groups
-    if n_groups == 1 or columns < FOLD_GROUP_MIN_COLUMNS * max(n_groups - 2, 1):
-        return None
-    return groups
+    return None if groups.max() == 0 else groups
+
+
+def fold_groups_pay(groups, n_classes):
+    """Whether models in ``groups`` (labels) train faster group by group.
+
+    Leaving a group's zero-weight rows out of its products costs a gather
+    of its rows of each batch and a step per group. That pays when each
+    group holds at least ``FOLD_GROUP_MIN_COLUMNS * (groups - 2)`` columns
+    (models x classes; as many for two groups): the products then
+    outweigh the extra gathers and steps (measured in
+    ``benchmarks/README.md``, 2026-12-07). A single group gathers fewer
+    rows than the batch holds: always.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fold_groups_pay(np.arange(24) % 3, n_classes=10)  # 80 columns a group
+    True
+    >>> fold_groups_pay(np.arange(20) % 5, n_classes=10)  # 40, and 5 groups
+    False
+    """
+    n_groups = len(np.unique(groups))
+    columns = len(groups) * n_classes / n_groups
+    return n_groups == 1 or columns >= FOLD_GROUP_MIN_COLUMNS * max(n_groups - 2, 1)
 
 
 def training_row_groups(weights):

@@ -84,7 +84,11 @@ def test_each_model_equals_the_plain_fit_with_zero_weights(template):
         assert n_iter[k] == plain.n_iter_
 
 
-def test_a_diverging_candidate_is_frozen_and_scored_nan():
+@pytest.mark.parametrize("min_columns", [0, 10**9], ids=["by fold", "shared pass"])
+def test_a_diverging_candidate_is_frozen_and_scored_nan(monkeypatch, min_columns):
+    import sklinear._recipe as recipe
+
+    monkeypatch.setattr(recipe, "FOLD_GROUP_MIN_COLUMNS", min_columns)
     X, y = _problem()
     X = X * 1e20
     search = SoftmaxSGDCV(
@@ -203,6 +207,34 @@ def test_one_pass_trains_every_model_in_the_same_number_of_steps():
     assert sum(calls) == 4 * len(y)
 
 
+def _fold_models(template, X, y, n_folds, **params):
+    """Three alphas times ``n_folds`` folds of ``template``: models, weights, folds."""
+    folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=0).split(X, y))
+    models, weights = [], []
+    for alpha in [1e-1, 1e-3, 1e-5]:
+        for train_rows, _ in folds:
+            model = clone(template).set_params(alpha=alpha, random_state=0, **params)
+            models.append(model)
+            weight = np.zeros(len(y))
+            weight[train_rows] = 1.0
+            weights.append(weight)
+    return models, np.column_stack(weights), folds
+
+
+def _assert_each_model_as_the_shared_pass_and_its_plain_fit(
+    models, X, y, folds, trained, shared
+):
+    """``trained`` and ``shared`` are train_models' results; 1e-6 apart."""
+    params, _, _, n_iter = trained
+    whole, _, _, whole_n_iter = shared
+    np.testing.assert_array_equal(n_iter, whole_n_iter)
+    for k, model in enumerate(models):
+        np.testing.assert_allclose(params[k], whole[k], rtol=1e-6, atol=1e-9)
+        plain = _plain_fit(model, X, y, folds[k % len(folds)][0])
+        np.testing.assert_allclose(params[k], _params_of(plain), rtol=1e-6, atol=1e-9)
+        assert n_iter[k] == plain.n_iter_
+
+
 @pytest.mark.parametrize(
     "template",
     [
@@ -223,17 +255,7 @@ def test_a_folds_models_leave_its_held_out_rows_out_of_their_batches(
 
     X, y = _problem(n_samples=241)  # batches of 30 rows, the last of one
     y_index = np.searchsorted(np.unique(y), y)
-    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
-    models, weights = [], []
-    for alpha in [1e-1, 1e-3, 1e-5]:
-        for train_rows, _ in folds:
-            models.append(
-                clone(template).set_params(alpha=alpha, batch_size=30, random_state=0)
-            )
-            weight = np.zeros(len(y))
-            weight[train_rows] = 1.0
-            weights.append(weight)
-    weights = np.column_stack(weights)
+    models, weights, folds = _fold_models(template, X, y, 3, batch_size=30)
     epochs = []
     run_epoch = recipe.run_epoch
 
@@ -250,7 +272,7 @@ def test_a_folds_models_leave_its_held_out_rows_out_of_their_batches(
 
     monkeypatch.setattr(recipe, "run_epoch", recorded)
     monkeypatch.setattr(recipe, "FOLD_GROUP_MIN_COLUMNS", 0)
-    params, diverged, _, n_iter = train_models(models, X, y_index, weights, 3)
+    trained = _, diverged, _, n_iter = train_models(models, X, y_index, weights, 3)
     assert not diverged.any()
     for n_models, keep, rows, training in epochs:
         # One fold's running models, on that fold's training rows only
@@ -263,22 +285,19 @@ def test_a_folds_models_leave_its_held_out_rows_out_of_their_batches(
         for epoch in range(max(n_iter))
     )
     monkeypatch.setattr(recipe, "FOLD_GROUP_MIN_COLUMNS", 10**9)
-    whole, _, _, whole_n_iter = train_models(models, X, y_index, weights, 3)
-    np.testing.assert_array_equal(n_iter, whole_n_iter)
-    for k, model in enumerate(models):
-        np.testing.assert_allclose(params[k], whole[k], rtol=1e-6, atol=1e-9)
-        plain = _plain_fit(model, X, y, folds[k % 3][0])
-        np.testing.assert_allclose(params[k], _params_of(plain), rtol=1e-6, atol=1e-9)
-        assert n_iter[k] == plain.n_iter_
+    shared = train_models(models, X, y_index, weights, 3)
+    _assert_each_model_as_the_shared_pass_and_its_plain_fit(
+        models, X, y, folds, trained, shared
+    )
 
 
 def test_fold_groups_only_where_they_pay():
-    from sklinear._recipe import batch_source, fold_groups, plan
+    from sklinear._recipe import batch_source, fold_groups, fold_groups_pay, plan
 
-    def run_of(n_alphas, n_folds, n_classes, dropout=0.0):
+    def groups_of(n_alphas, n_folds, dropout=0.0):
         rng = np.random.default_rng(0)
         X = rng.standard_normal((60, 4))
-        y_index = np.arange(60) % n_classes
+        y_index = np.arange(60) % 3
         fold = np.arange(60) % n_folds
         specs, weights = [], []
         for alpha in np.logspace(-5, -1, n_alphas):
@@ -287,15 +306,18 @@ def test_fold_groups_only_where_they_pay():
                 weights.append((fold != f) if n_folds > 1 else np.ones(60))
         weights = np.column_stack(weights).astype(float)
         scales = column_scales(weights, lambda w: feature_scales(X, w))
-        run = plan(specs, 4, np.float64, y_index, weights, n_classes, scales)
+        run = plan(specs, 4, np.float64, y_index, weights, 3, scales)
         return fold_groups(run, batch_source(run, X))
 
-    assert run_of(8, 3, 10).tolist() == [0, 1, 2] * 8  # 80 columns per group
-    assert run_of(4, 3, 10) is None  # 40
-    assert run_of(8, 5, 10) is None  # 80, but 5 groups
-    assert run_of(8, 5, 30) is not None  # 240
-    assert run_of(8, 3, 10, dropout=0.1) is None
-    assert run_of(8, 1, 10) is None  # one group
+    assert groups_of(2, 3).tolist() == [0, 1, 2] * 2
+    assert groups_of(2, 3, dropout=0.1) is None
+    assert groups_of(2, 1) is None  # every model on the same rows
+    folds_of = np.arange(24) % 3
+    assert fold_groups_pay(folds_of, 10)  # 80 columns per group
+    assert not fold_groups_pay(folds_of[:12], 10)  # 40
+    assert not fold_groups_pay(np.arange(40) % 5, 10)  # 80, but 5 groups
+    assert fold_groups_pay(np.arange(40) % 5, 30)  # 240
+    assert fold_groups_pay(np.zeros(2, dtype=int), 10)  # one group: fewer rows
 
 
 @pytest.mark.parametrize(
@@ -318,15 +340,7 @@ def test_stopped_models_leave_the_arithmetic_and_the_others_train_alike(
 
     X, y = _problem(n_samples=240)
     y_index = np.searchsorted(np.unique(y), y)
-    folds = list(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))
-    models, weights = [], []
-    for alpha in [1e-1, 1e-3, 1e-5]:
-        for train_rows, _ in folds:
-            models.append(clone(template).set_params(alpha=alpha, random_state=0))
-            weight = np.zeros(len(y))
-            weight[train_rows] = 1.0
-            weights.append(weight)
-    weights = np.column_stack(weights)
+    models, weights, folds = _fold_models(template, X, y, 2)
     widths = []
     run_epoch = recipe.run_epoch
 
@@ -335,7 +349,7 @@ def test_stopped_models_leave_the_arithmetic_and_the_others_train_alike(
         return run_epoch(state, objective, *args, **kwargs)
 
     monkeypatch.setattr(recipe, "run_epoch", counted)
-    params, diverged, _, n_iter = train_models(models, X, y_index, weights, 3)
+    trained = _, diverged, _, n_iter = train_models(models, X, y_index, weights, 3)
     assert not diverged.any()
     assert len(set(n_iter)) > 1  # the models stopped at different epochs
     assert widths[0] == len(models) and min(widths) < len(models)
@@ -343,10 +357,7 @@ def test_stopped_models_leave_the_arithmetic_and_the_others_train_alike(
     running = [int((n_iter > epoch).sum()) for epoch in range(max(n_iter))]
     assert widths == running
     monkeypatch.setattr(recipe, "leaves_stopped_models_out", lambda run: False)
-    whole, _, _, whole_n_iter = train_models(models, X, y_index, weights, 3)
-    np.testing.assert_array_equal(n_iter, whole_n_iter)
-    for k, model in enumerate(models):
-        np.testing.assert_allclose(params[k], whole[k], rtol=1e-6, atol=1e-9)
-        plain = _plain_fit(model, X, y, folds[k % 2][0])
-        np.testing.assert_allclose(params[k], _params_of(plain), rtol=1e-6, atol=1e-9)
-        assert n_iter[k] == plain.n_iter_
+    shared = train_models(models, X, y_index, weights, 3)
+    _assert_each_model_as_the_shared_pass_and_its_plain_fit(
+        models, X, y, folds, trained, shared
+    )
