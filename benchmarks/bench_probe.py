@@ -34,6 +34,15 @@ every row scaled to unit norm like a normalized embedding; float32):
    lbfgs can stop at its first iteration with 1,000 classes: the report
    then says so).
 
+3. ``groups`` (not run by default): the one-pass search trained fold by
+   fold (each fold's models skip the rows they hold out; the rule of
+   ``sklinear._recipe.fold_groups_pay`` decides where) against the shared
+   pass of every model over every row, for ``--group-shapes``
+   (rows x features x classes x folds x alphas, on Gaussian class
+   clusters): ``SoftmaxSGDCV(max_iter=4, tol=None, refit=False)``, medians
+   of ``--repeats`` interleaved rounds, the ratio and whether the rule
+   chose the groups.
+
 Run ``python benchmarks/bench_probe.py --help`` for the options; for
 example, the per-epoch figures at 20,000 rows and the sweep at 20,000 x 512
 x 100::
@@ -88,6 +97,17 @@ QUICK = {
     "sweep_shape": (600, 32, 5),
 }
 QUICK_SHAPES = ((32, 5), (64, 20))
+GROUP_SHAPES = (
+    (20_000, 512, 100, 3, 8),
+    (20_000, 512, 25, 3, 8),
+    (20_000, 512, 10, 3, 8),
+    (20_000, 512, 10, 3, 4),
+    (20_000, 512, 100, 5, 4),
+    (20_000, 512, 50, 5, 4),
+    (10_000, 3072, 10, 5, 4),
+)
+QUICK_GROUP_SHAPES = ((300, 16, 30, 3, 8), (300, 16, 5, 3, 2))
+GROUP_EPOCHS = 4
 
 
 def embedding_data(n_samples, n_features, n_classes, *, separation=5.0, seed=0):
@@ -428,6 +448,94 @@ def sweep(
 # ----------------------------------------------------------------- report
 
 
+def _fold_groups_used(X, y, folds, alphas):
+    """Whether the shipped rule trains this search fold by fold."""
+    from sklinear import _recipe
+
+    used = []
+    epochs = _recipe._compacting_epochs
+
+    def recorded(run, source):
+        groups = _recipe.fold_groups(run, source)
+        used.append(
+            groups is not None and _recipe.fold_groups_pay(groups, run.n_classes)
+        )
+        return epochs(run, source)
+
+    _recipe._compacting_epochs = recorded
+    try:
+        _group_search(folds, alphas, max_iter=1).fit(X, y)
+    finally:
+        _recipe._compacting_epochs = epochs
+    return bool(used and used[0])
+
+
+def _group_search(folds, alphas, max_iter=GROUP_EPOCHS):
+    from sklinear import SoftmaxSGDCV
+
+    return SoftmaxSGDCV(
+        alphas=alphas, cv=folds, max_iter=max_iter, tol=None, refit=False,
+        random_state=0,
+    )  # fmt: skip
+
+
+def group_times(shapes, repeats):
+    """The search by fold groups against the shared pass, per shape.
+
+    Parameters
+    ----------
+    shapes : sequence of (int, int, int, int, int)
+        ``(rows, features, classes, folds, alphas)``.
+    repeats : int
+        Interleaved rounds; medians are reported.
+
+    Returns
+    -------
+    list of dict
+        Per shape: columns (models x classes) per fold, whether the rule
+        chose the groups, median seconds of both and their ratio.
+    """
+    from sklinear import _recipe
+
+    results = []
+    for n_rows, n_features, n_classes, n_folds, n_alphas in shapes:
+        print(
+            f"  {n_rows} x {n_features} x {n_classes}, {n_folds} folds x "
+            f"{n_alphas} alphas ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        rng = np.random.default_rng(0)
+        centers = rng.standard_normal((n_classes, n_features)).astype(np.float32)
+        y = rng.integers(0, n_classes, n_rows)
+        noise = rng.standard_normal((n_rows, n_features), dtype=np.float32)
+        X = centers[y] + 3 * noise
+        alphas = tuple(float(a) for a in np.logspace(-7, -3, n_alphas))
+        shipped = _recipe.FOLD_GROUP_MIN_COLUMNS
+        seconds = {"by fold": [], "shared pass": []}
+        try:
+            for _ in range(repeats):
+                for name, minimum in (("shared pass", np.inf), ("by fold", 0)):
+                    _recipe.FOLD_GROUP_MIN_COLUMNS = minimum
+                    wall, _, _ = time_call_cpu(_group_search(n_folds, alphas).fit, X, y)
+                    seconds[name].append(wall)
+        finally:
+            _recipe.FOLD_GROUP_MIN_COLUMNS = shipped
+        by_fold, shared = median(seconds["by fold"]), median(seconds["shared pass"])
+        results.append(
+            {
+                "shape": [n_rows, n_features, n_classes, n_folds, n_alphas],
+                "columns_per_fold": n_alphas * n_classes,
+                "rule_uses_groups": _fold_groups_used(X, y, n_folds, alphas),
+                "by_fold_s": by_fold,
+                "shared_pass_s": shared,
+                "ratio": by_fold / shared,
+                "runs_s": {k: [round(v, 4) for v in s] for k, s in seconds.items()},
+            }
+        )
+    return results
+
+
 def report(results):
     """The markdown report of the results."""
     lines = [f"# {NAME}: linear probes", ""]
@@ -525,6 +633,36 @@ def report(results):
                 "train.",
                 "",
             ]
+    if "groups" in results:
+        lines += [
+            f"## The search by fold groups against the shared pass "
+            f"(SoftmaxSGDCV, {GROUP_EPOCHS} epochs, no refit)",
+            "",
+            markdown_table(
+                [
+                    "rows x features x classes",
+                    "folds x alphas",
+                    "columns per fold",
+                    "by fold (s)",
+                    "shared pass (s)",
+                    "by fold / shared",
+                    "the rule",
+                ],
+                [
+                    [
+                        "{} x {} x {}".format(*entry["shape"][:3]),
+                        "{} x {}".format(*entry["shape"][3:]),
+                        entry["columns_per_fold"],
+                        fmt(entry["by_fold_s"]),
+                        fmt(entry["shared_pass_s"]),
+                        fmt(entry["ratio"]),
+                        "by fold" if entry["rule_uses_groups"] else "shared pass",
+                    ]
+                    for entry in results["groups"]
+                ],
+            ),
+            "",
+        ]
     lines.append(f"Load average at the end: {results.get('load_average_end')}")
     return "\n".join(lines)
 
@@ -546,9 +684,17 @@ def main(argv=None):
     parser.add_argument(
         "--sections",
         nargs="+",
-        choices=("epoch", "sweep"),
+        choices=("epoch", "sweep", "groups"),
         default=["epoch", "sweep"],
-        help="Sections to run (default: both).",
+        help="Sections to run (default: epoch and sweep).",
+    )
+    parser.add_argument(
+        "--group-shapes",
+        nargs="+",
+        default=None,
+        metavar="NxDxCxFxA",
+        help="Shapes of the groups section as ROWSxFEATURESxCLASSESxFOLDSxALPHAS "
+        "(default: seven shapes around the rule's threshold).",
     )
     parser.add_argument(
         "--rows", type=int, default=None, help="Rows of the epoch section's data."
@@ -604,6 +750,14 @@ def main(argv=None):
     else:
         shapes = [(d, c) for d in FEATURES for c in CLASSES]
     config["shapes"] = shapes
+    if args.group_shapes:
+        config["group_shapes"] = [
+            tuple(int(v) for v in shape.split("x")) for shape in args.group_shapes
+        ]
+    else:
+        config["group_shapes"] = list(
+            QUICK_GROUP_SHAPES if args.quick else GROUP_SHAPES
+        )
     config["threads"] = args.threads
     results = {"machine": machine_info(), "config": config}
     with blas_threads(args.threads), quiet_convergence():
@@ -620,6 +774,9 @@ def main(argv=None):
                 skip_logistic_cv=args.skip_logistic_cv,
                 logistic_tol=args.logistic_tol,
             )
+        if "groups" in args.sections:
+            print("the search by fold groups ...", file=sys.stderr)
+            results["groups"] = group_times(config["group_shapes"], config["repeats"])
     results["load_average_end"] = machine_info()["load_average"]
     write_outputs(args.out, NAME, results, report(results))
     return results

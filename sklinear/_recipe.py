@@ -1113,7 +1113,7 @@ def _compacting_epochs(run, source):
     return epoch
 
 
-FOLD_GROUP_MIN_COLUMNS = 80
+FOLD_GROUP_MIN_COLUMNS = 128
 """Columns (models x classes) per group at least for :func:`fold_groups_pay`."""
 
 
@@ -1152,7 +1152,7 @@ def fold_groups_pay(groups, n_classes):
     Examples
     --------
     >>> import numpy as np
-    >>> fold_groups_pay(np.arange(24) % 3, n_classes=10)  # 80 columns a group
+    >>> fold_groups_pay(np.arange(24) % 3, n_classes=20)  # 160 columns a group
     True
     >>> fold_groups_pay(np.arange(20) % 5, n_classes=10)  # 40, and 5 groups
     False

@@ -76,3 +76,19 @@ def test_the_sweeps_logistic_tol_is_recorded_and_makes_lbfgs_train_longer():
     assert sum(e["n_iter"] for e in tight["LogisticRegression"]["per_C"]) > sum(
         e["n_iter"] for e in default["LogisticRegression"]["per_C"]
     )
+
+
+def test_the_groups_section_times_both_and_reports_the_rule(tmp_path):
+    bench = _load_bench_probe()
+    bench.main(["--quick", "--sections", "groups", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "bench_probe.json").read_text())
+    groups = results["groups"]
+    assert [entry["shape"] for entry in groups] == [
+        list(shape) for shape in bench.QUICK_GROUP_SHAPES
+    ]
+    # 30 classes x 8 alphas = 240 columns per fold: by fold; 10: shared pass.
+    assert [entry["rule_uses_groups"] for entry in groups] == [True, False]
+    for entry in groups:
+        assert entry["by_fold_s"] > 0 and entry["shared_pass_s"] > 0
+        assert entry["ratio"] == entry["by_fold_s"] / entry["shared_pass_s"]
+    assert "by fold / shared" in (tmp_path / "bench_probe.md").read_text()

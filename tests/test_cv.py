@@ -313,10 +313,10 @@ def test_fold_groups_only_where_they_pay():
     assert groups_of(2, 3, dropout=0.1) is None
     assert groups_of(2, 1) is None  # every model on the same rows
     folds_of = np.arange(24) % 3
-    assert fold_groups_pay(folds_of, 10)  # 80 columns per group
-    assert not fold_groups_pay(folds_of[:12], 10)  # 40
-    assert not fold_groups_pay(np.arange(40) % 5, 10)  # 80, but 5 groups
-    assert fold_groups_pay(np.arange(40) % 5, 30)  # 240
+    assert fold_groups_pay(folds_of, 16)  # 128 columns per group
+    assert not fold_groups_pay(folds_of, 15)  # 120
+    assert not fold_groups_pay(np.arange(40) % 5, 30)  # 240, but 5 groups
+    assert fold_groups_pay(np.arange(40) % 5, 48)  # 384
     assert fold_groups_pay(np.zeros(2, dtype=int), 10)  # one group: fewer rows
 
 
