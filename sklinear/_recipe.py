@@ -1130,7 +1130,7 @@ def fold_groups(run, source):
     -------
     ndarray of int of shape (K,) or None
     """
-    if source is None or source.keep is not None or run.weights.ndim == 1:
+    if source is None or run.weights.ndim == 1:
         return None
     if source.dropout or not run.optimizer.uses_gradient:
         return None
@@ -1285,8 +1285,8 @@ def running_part(run, source, running, by_rows=False):
     their columns of the weights; the batches are the whole run's (same
     rows, size, shuffling and dropout, drawn from the same generator),
     and with ``by_rows`` without the rows that every one of these models
-    weighs zero. ``source`` None (a driver that trains elsewhere) gives no
-    batches.
+    weighs zero (besides those the source leaves out). ``source`` None (a
+    driver that trains elsewhere) gives no batches.
     """
     objective = run.objective
     columns = np.flatnonzero(objective.model_columns(running))
@@ -1313,9 +1313,12 @@ def running_part(run, source, running, by_rows=False):
         preconditioner=preconditioner,
     )
     if source is not None:
-        weights = source.weight
+        weights, keep = source.weight, source.keep
         if weights.ndim == 2:
             weights = np.take(weights, np.flatnonzero(running), axis=1)
+        if by_rows:
+            weighed = (weights > 0).any(axis=1)
+            keep = weighed if keep is None else keep & weighed
         part.source = BatchSource(
             source.X,
             source.y,
@@ -1324,7 +1327,7 @@ def running_part(run, source, running, by_rows=False):
             batch_size=source.batch_size,
             shuffle=source.shuffle,
             dropout=source.dropout,
-            keep=(weights > 0).any(axis=1) if by_rows else None,
+            keep=keep,
         )
     return part
 
