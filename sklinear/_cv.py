@@ -270,9 +270,11 @@ class BaseLinearSGDCV(BaseLinearSGD):
         best_params = candidates[best_index]
         fitted = {}
         if self.refit:
+            tic = time.perf_counter()
             best = backend.refit(
                 self._plain(**base, **best_params), classes[y_index], sample_weight
             )
+            fitted["refit_time_"] = time.perf_counter() - tic
             validated = ("n_features_in_", "feature_names_in_")
             for name, value in vars(best).items():
                 if _is_fitted_name(name) and name not in validated:

@@ -504,6 +504,11 @@ _CV_ATTRIBUTES_DOC = """
         Number of features seen during fit.
     coef_, intercept_, learning_rate_, n_iter_, loss_curve_, ... :
         Those of the refitted plain estimator (with ``refit=True``).
+    refit_time_ : float
+        Seconds the refit of the best candidate on all the data took, as
+        ``GridSearchCV``'s (with ``refit=True``); the search's shared
+        training is ``cv_results_["mean_fit_time"]`` times the number of
+        models trained.
 """
 
 

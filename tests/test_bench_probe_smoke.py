@@ -51,6 +51,9 @@ def test_bench_probe_quick(tmp_path):
         assert name in markdown
     best = max(entry["test_accuracy"] for entry in sweep["LogisticRegression"]["per_C"])
     assert sweep["LogisticRegression"]["test_accuracy"] == best
+    ours = sweep["SoftmaxSGDCV"]
+    assert 0.0 < ours["refit_seconds"] < ours["seconds"]
+    assert "for the refit of the chosen alpha" in markdown
 
 
 def test_embedding_data_has_unit_rows_and_every_class():

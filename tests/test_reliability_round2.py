@@ -47,6 +47,7 @@ def test_refit_false_after_a_refit_leaves_no_model(Estimator):
     search = Estimator(alphas=[1e-3], cv=3, random_state=0)
     search.fit(X, np.array(list("abc"))[y])
     assert search.coef_.shape == (3, 10)
+    assert search.refit_time_ > 0.0
     X2 = np.random.default_rng(1).standard_normal((300, 10))
     y2 = np.array(list("wxyz"))[np.arange(300) % 4]
     search.set_params(refit=False).fit(X2, y2)
@@ -54,7 +55,14 @@ def test_refit_false_after_a_refit_leaves_no_model(Estimator):
     assert search.best_params_ == {"alpha": 1e-3, "learning_rate_init": "auto"} or (
         search.best_params_["alpha"] == 1e-3
     )
-    for name in ("coef_", "intercept_", "loss_curve_", "n_iter_", "temperature_"):
+    for name in (
+        "coef_",
+        "intercept_",
+        "loss_curve_",
+        "n_iter_",
+        "temperature_",
+        "refit_time_",
+    ):
         assert not hasattr(search, name), name
     for method in ("predict", "predict_proba", "decision_function"):
         with pytest.raises(NotFittedError, match="refit=False"):
