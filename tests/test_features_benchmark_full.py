@@ -102,3 +102,47 @@ def test_training_rows_sample_every_class_of_a_sorted_file(bench):
     assert len(np.unique(rows)) == 1000 and (np.diff(rows) > 0).all()
     assert np.bincount(y[rows]).min() > 60
     np.testing.assert_array_equal(rows, bench.training_rows(len(y), 1000))
+
+
+def test_exact_optimum_of_the_log_loss_is_logistic_regression(bench):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 6))
+    y = rng.integers(0, 3, 240)
+    X[np.arange(240), y] += 1.0
+    alpha = 0.05
+    model = bench.ExactOptimum(loss="log_loss", alpha=alpha).fit(X, y)
+    reference = LogisticRegression(C=1.0 / (alpha * len(y)), tol=1e-12, max_iter=10_000)
+    reference.fit(X, y)
+    assert model.converged_
+    # The softmax's weights are defined up to a shift per feature, which the
+    # penalty fixes at zero mean over the classes: both land there.
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-5)
+    np.testing.assert_allclose(
+        model.intercept_ - model.intercept_.mean(),
+        reference.intercept_ - reference.intercept_.mean(),
+        atol=1e-5,
+    )
+    assert model.score(X, y) == reference.score(X, y)
+
+
+def test_full_classifiers_build_the_exact_optimum_with_overrides(bench):
+    models = bench.full_classifiers(100, ["optimum+loss='squared_hinge'+alpha=0.01"])
+    (model,) = models.values()
+    assert model.get_params() == {
+        "loss": "squared_hinge",
+        "alpha": 0.01,
+        "max_iter": 600,
+    }
+    X = np.random.default_rng(1).normal(size=(60, 4)).astype(np.float32)
+    y = np.arange(60) % 3
+    X[np.arange(60), y] += 2.0
+    fitted = model.fit(X, y)
+    assert (
+        fitted.objective_
+        < bench.ExactOptimum(loss="squared_hinge", alpha=0.01, max_iter=1)
+        .fit(X, y)
+        .objective_
+    )
+    assert fitted.score(X, y) > 0.9
