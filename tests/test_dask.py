@@ -424,6 +424,7 @@ def test_a_search_on_one_worker_is_the_one_machine_search(one_worker, search):
     assert fitted.best_params_ == reference.best_params_
     np.testing.assert_allclose(fitted.coef_, reference.coef_, rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+    assert fitted.refit_time_ > 0.0
 
 
 @pytest.mark.parametrize("workers", ["one_worker", "two_workers"])
