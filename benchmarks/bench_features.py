@@ -74,6 +74,7 @@ import numpy as np
 import scipy.linalg
 import sklearn
 from skimage.feature import hog as skimage_hog
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -934,7 +935,7 @@ def ridge_full(train, y_train, val, alphas, *, chunk=4096):
     return results
 
 
-class ExactOptimum:
+class ExactOptimum(ClassifierMixin, BaseEstimator):
     """A loss of :data:`sklinear.losses.LOSSES` minimized exactly: the reference.
 
     Minimizes ``mean loss + alpha / 2 * ||W||**2`` (the intercept is not
@@ -969,20 +970,6 @@ class ExactOptimum:
         self.loss = loss
         self.alpha = alpha
         self.max_iter = max_iter
-
-    def get_params(self, deep=True):
-        return {"loss": self.loss, "alpha": self.alpha, "max_iter": self.max_iter}
-
-    def set_params(self, **params):
-        for key, value in params.items():
-            if key not in self.get_params():
-                raise ValueError(f"ExactOptimum has no parameter {key!r}")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"ExactOptimum({args})"
 
     def fit(self, X, y):
         import scipy.optimize
@@ -1029,9 +1016,6 @@ class ExactOptimum:
 
     def predict(self, X):
         return self.classes_[np.argmax(self.decision_function(X), axis=1)]
-
-    def score(self, X, y):
-        return float(np.mean(self.predict(X) == np.asarray(y)))
 
 
 def full_classifiers(n_samples, names):
